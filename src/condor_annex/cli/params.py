@@ -1,0 +1,49 @@
+"""Click parameter types for the forms users type: durations and memory sizes."""
+
+from __future__ import annotations
+
+import re
+
+import click
+
+from condor_annex.durations import parse_duration
+from condor_annex.errors import UsageError
+
+
+class Duration(click.ParamType):
+    """90s, 15m, 2h, 1d, or decimal hours; converts to seconds."""
+
+    name = "DURATION"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> int:
+        if isinstance(value, int):
+            return value
+        what = f"--{param.name}" if param and param.name else "duration"
+        try:
+            return parse_duration(str(value), what)
+        except UsageError as err:
+            self.fail(str(err), param, ctx)
+
+
+class MemorySize(click.ParamType):
+    """512M, 2G, or plain megabytes; converts to megabytes."""
+
+    name = "SIZE"
+    _PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([MmGg]?)[Bb]?\s*$")
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> int:
+        if isinstance(value, int):
+            return value
+        match = self._PATTERN.match(str(value))
+        if not match:
+            self.fail(f"{value!r} is not a memory size; use e.g. 512M or 2G", param, ctx)
+        number = float(match.group(1))
+        return round(number * 1024) if match.group(2).lower() == "g" else round(number)
+
+
+DURATION = Duration()
+MEMORY = MemorySize()

@@ -1,0 +1,109 @@
+"""What an annex is: the request a user makes and the records kept while it lives."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from condor_annex.errors import UsageError
+from condor_annex.lifecycle import GoneReason, WorkerState, transition
+from condor_annex.names import validate_name
+
+
+@dataclass(frozen=True)
+class AnnexRequest:
+    """A validated request for N workers; building one checks every field."""
+
+    name: str
+    count: int
+    lease_seconds: int
+    idle_seconds: int
+    cpus: int = 1
+    memory_mb: int = 1024
+    max_count: int = 50
+
+    def __post_init__(self) -> None:
+        validate_name(self.name)
+        if self.count < 1:
+            raise UsageError(f"--count {self.count} is below 1; ask for at least one worker")
+        if self.count > self.max_count:
+            raise UsageError(
+                f"--count {self.count} is above the maximum of {self.max_count}; "
+                "ask for fewer or raise ANNEX_DEFAULT_MAX_COUNT"
+            )
+        if self.idle_seconds > self.lease_seconds:
+            raise UsageError(
+                f"idle time ({self.idle_seconds}s) is longer than the lease "
+                f"({self.lease_seconds}s); shorten --idle or lengthen --duration"
+            )
+        if self.cpus < 1:
+            raise UsageError(f"--cpus {self.cpus} is below 1")
+        if self.memory_mb < 64:
+            raise UsageError(f"--memory {self.memory_mb}M is below 64M")
+
+
+@dataclass
+class WorkerRecord:
+    id: str
+    address: str
+    state: WorkerState = WorkerState.REQUESTED
+    gone_reason: GoneReason | None = None
+    pid: int | None = None
+    pid_started: float | None = None
+    started_at: float | None = None
+    ended_at: float | None = None
+
+    def move_to(self, state: WorkerState, reason: GoneReason | None = None) -> None:
+        self.state = transition(self.state, state)
+        if state == WorkerState.GONE and self.ended_at is None:
+            self.gone_reason = reason
+            self.ended_at = time.time()
+
+    @property
+    def alive(self) -> bool:
+        return self.state != WorkerState.GONE
+
+
+@dataclass
+class AnnexRecord:
+    name: str
+    provider: str
+    requested: int
+    lease_end: float
+    idle_seconds: int
+    cpus: int
+    memory_mb: int
+    created_at: float = field(default_factory=time.time)
+    off_requested: bool = False
+    workers: list[WorkerRecord] = field(default_factory=list)
+
+    @classmethod
+    def from_request(cls, request: AnnexRequest, provider: str) -> AnnexRecord:
+        now = time.time()
+        return cls(
+            name=request.name,
+            provider=provider,
+            requested=request.count,
+            lease_end=now + request.lease_seconds,
+            idle_seconds=request.idle_seconds,
+            cpus=request.cpus,
+            memory_mb=request.memory_mb,
+            created_at=now,
+        )
+
+    @property
+    def live_workers(self) -> list[WorkerRecord]:
+        return [w for w in self.workers if w.alive]
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> AnnexRecord:
+        workers = []
+        for w in data.pop("workers", []):
+            w["state"] = WorkerState(w["state"])
+            w["gone_reason"] = GoneReason(w["gone_reason"]) if w.get("gone_reason") else None
+            workers.append(WorkerRecord(**w))
+        return cls(**data, workers=workers)

@@ -1,0 +1,69 @@
+"""One local worker: its directory, its files, its process tree."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+from pathlib import Path
+
+from condor_annex import processes
+from condor_annex.model import WorkerRecord
+from condor_annex.runtime import Runtime
+from condor_annex.secretfiles import write_secret
+from condor_annex.workerconfig import WorkerBundle, lease_config, worker_config
+
+# Short intervals: the master evaluates its lease expression at each update, so this
+# bounds how late after lease end a local worker notices by itself.
+UPDATE_INTERVAL = 3
+
+
+def tag(worker_id: str) -> str:
+    return f"worker:{worker_id}"
+
+
+class LocalWorker:
+    def __init__(self, workers_dir: Path, record: WorkerRecord) -> None:
+        self.record = record
+        self.dir = workers_dir / record.id
+        self.config = self.dir / "condor_config"
+
+    def write_files(self, runtime: Runtime, bundle: WorkerBundle) -> None:
+        uid, gid = runtime.condor_ids()
+        for sub in ("log", "spool", "execute", "lock", "run", "cred_dir"):
+            (self.dir / sub).mkdir(parents=True, exist_ok=True)
+            os.chown(self.dir / sub, uid, gid)
+        os.chmod(self.dir / "execute", 0o755)  # noqa: S103 - HTCondor wants EXECUTE 0755
+        (self.dir / "passwords.d").mkdir(mode=0o700, exist_ok=True)
+        network = f"NETWORK_INTERFACE = {self.record.address}"
+        self.config.write_text(
+            worker_config(bundle, self.record.id, self.dir, network, UPDATE_INTERVAL)
+        )
+        self.write_lease(bundle)
+
+    def write_lease(self, bundle: WorkerBundle) -> None:
+        write_secret(self.dir / "tokens.d" / "annex", bundle.token)
+        (self.dir / "lease.config").write_text(lease_config(bundle.lease_end))
+
+    def start(self, runtime: Runtime) -> None:
+        env = {"CONDOR_CONFIG": str(self.config), processes.TAG_VARIABLE: tag(self.record.id)}
+        argv = runtime.command(["condor_master", "-f"], env=env, cwd=Path("/"))
+        self.record.pid, self.record.pid_started = processes.spawn_detached(
+            argv, self.dir / "master.out"
+        )
+
+    def alive(self) -> bool:
+        return processes.is_alive(self.record.pid, self.record.pid_started)
+
+    def reconfigure(self) -> None:
+        """SIGHUP is condor_master's reconfig: it rereads lease.config and tells the startd."""
+        if self.alive() and self.record.pid:
+            os.kill(self.record.pid, signal.SIGHUP)
+
+    def kill(self) -> None:
+        processes.kill_tagged(tag(self.record.id))
+
+    def remove(self) -> None:
+        """Kill any straggler, then free the directory (the address goes with the record)."""
+        self.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)

@@ -1,0 +1,55 @@
+"""An annex's status: the provider's view of instances merged with the pool's view of slots."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from condor_annex.model import AnnexRecord
+from condor_annex.poolquery import Slot
+
+
+@dataclass
+class AnnexStatus:
+    name: str
+    provider: str
+    requested: int
+    running: int
+    gone: int
+    gone_reasons: dict[str, int]
+    slots: int
+    claimed: int
+    unclaimed: int
+    lease_end: float
+    lease_left_seconds: float
+    idle_seconds: int
+    # Running instances whose startd is not in the pool (the classic cross-check).
+    not_in_pool: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def annex_status(record: AnnexRecord, slots: list[Slot], now: float | None = None) -> AnnexStatus:
+    now = time.time() if now is None else now
+    live = record.live_workers
+    gone = [w for w in record.workers if not w.alive]
+    in_pool = {s.instance_id for s in slots}
+    claimed = sum(1 for s in slots if s.claimed)
+    return AnnexStatus(
+        name=record.name,
+        provider=record.provider,
+        requested=record.requested,
+        running=len(live),
+        gone=len(gone),
+        gone_reasons=dict(Counter(str(w.gone_reason) for w in gone)),
+        slots=len(slots),
+        claimed=claimed,
+        unclaimed=len(slots) - claimed,
+        lease_end=record.lease_end,
+        lease_left_seconds=max(0.0, record.lease_end - now),
+        idle_seconds=record.idle_seconds,
+        not_in_pool=sorted(w.id for w in live if w.id not in in_pool),
+    )

@@ -1,0 +1,79 @@
+"""On-disk state under one home directory, shared by the CLI, the API and the reaper.
+
+    HOME/pool/               the local seed pool (config, LOCAL_DIR, secrets)
+    HOME/annexes/NAME.json   one record per annex
+    HOME/workers/ID/         one LOCAL_DIR per local worker
+    HOME/.lock               serialises every read-modify-write of records
+
+Records are JSON written atomically; the lock makes the reaper and the CLI agree.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from condor_annex.errors import UsageError
+from condor_annex.model import AnnexRecord
+
+
+class Store:
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.pool_dir = home / "pool"
+        self.annexes_dir = home / "annexes"
+        self.workers_dir = home / "workers"
+
+    def ensure_layout(self) -> None:
+        """Create the directories; daemons run as `condor` and must traverse them (0755).
+
+        Secrets live in 0700 directories below, never directly in these.
+        """
+        for path in (self.home, self.pool_dir, self.annexes_dir, self.workers_dir):
+            path.mkdir(parents=True, exist_ok=True)
+            os.chmod(path, 0o755)  # noqa: S103 - traversal only; secrets are in 0700 subdirs
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        self.home.mkdir(parents=True, exist_ok=True)
+        with (self.home / ".lock").open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _annex_path(self, name: str) -> Path:
+        return self.annexes_dir / f"{name}.json"
+
+    def has_annex(self, name: str) -> bool:
+        return self._annex_path(name).is_file()
+
+    def load_annex(self, name: str) -> AnnexRecord:
+        path = self._annex_path(name)
+        if not path.is_file():
+            known = ", ".join(self.annex_names()) or "none"
+            raise UsageError(f"no annex named {name!r} (known annexes: {known})")
+        return AnnexRecord.from_json(json.loads(path.read_text()))
+
+    def save_annex(self, record: AnnexRecord) -> None:
+        self.annexes_dir.mkdir(parents=True, exist_ok=True)
+        path = self._annex_path(record.name)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(record.to_json(), indent=2))
+        os.replace(tmp, path)
+
+    def delete_annex(self, name: str) -> None:
+        self._annex_path(name).unlink(missing_ok=True)
+
+    def annex_names(self) -> list[str]:
+        if not self.annexes_dir.is_dir():
+            return []
+        return sorted(p.stem for p in self.annexes_dir.glob("*.json"))
+
+    def annexes(self) -> list[AnnexRecord]:
+        return [self.load_annex(name) for name in self.annex_names()]

@@ -1,0 +1,30 @@
+"""Rendering the config and script files kept in `condor_annex/templates/`.
+
+Placeholders are `{{name}}`; HTCondor's own `$(MACRO)` syntax passes through untouched.
+Every placeholder must be given and every value used, so a typo fails loudly.
+"""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+
+_PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+
+
+def render(template: str, **values: object) -> str:
+    text = resources.files("condor_annex").joinpath("templates", template).read_text()
+    used: set[str] = set()
+
+    def substitute(match: re.Match[str]) -> str:
+        key = match.group(1)
+        if key not in values:
+            raise KeyError(f"template {template} needs a value for {key!r}")
+        used.add(key)
+        return str(values[key])
+
+    rendered = _PLACEHOLDER.sub(substitute, text)
+    unused = set(values) - used
+    if unused:
+        raise KeyError(f"template {template} has no place for {sorted(unused)}")
+    return rendered

@@ -1,0 +1,55 @@
+"""A worker's HTCondor configuration: one rendering for every provider.
+
+Providers differ only in where the files land and how the worker reaches the pool
+(`network`): a loopback address locally, CCB through the seed in the cloud.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from condor_annex.templates import render
+
+
+@dataclass(frozen=True)
+class WorkerBundle:
+    """Everything a worker of one annex needs, the same for all its workers."""
+
+    annex_name: str
+    collector: str
+    uid_domain: str
+    annex_domain: str
+    lease_end: float
+    idle_seconds: int
+    cpus: int
+    memory_mb: int
+    token: str  # secret: written 0600, never printed
+
+    def __repr__(self) -> str:  # keep the token out of logs and tracebacks
+        return f"WorkerBundle(annex_name={self.annex_name!r}, collector={self.collector!r})"
+
+
+def worker_config(
+    bundle: WorkerBundle, instance_id: str, local_dir: Path, network: str, update_interval: int
+) -> str:
+    return render(
+        "worker.config",
+        local_dir=local_dir,
+        collector_host=bundle.collector.split(":")[0],
+        collector=bundle.collector,
+        network=network,
+        instance_id=instance_id,
+        uid_domain=bundle.uid_domain,
+        annex_domain=bundle.annex_domain,
+        cpus=bundle.cpus,
+        memory_mb=bundle.memory_mb,
+        annex_name=bundle.annex_name,
+        idle_seconds=bundle.idle_seconds,
+        update_interval=update_interval,
+    )
+
+
+def lease_config(lease_end: float) -> str:
+    """The one line a renewal rewrites; the master's shutdown expression reads it."""
+    return f"AnnexLeaseEnd = {int(lease_end)}\n"
