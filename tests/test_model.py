@@ -117,11 +117,6 @@ def test_any_in_range_request_builds(count: int, lease: int, data: st.DataObject
     assert (request.count, request.lease_seconds, request.idle_seconds) == (count, lease, idle)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: AnnexRequest claims to check every field but accepts a zero or negative "
-    "lease (and idle) as long as idle <= lease",
-)
 @pytest.mark.parametrize(("lease", "idle"), [(0, 0), (-10, -20)])
 def test_non_positive_lease_is_refused(lease: int, idle: int) -> None:
     _refused(lease_seconds=lease, idle_seconds=idle)
@@ -289,11 +284,6 @@ def test_json_round_trip_any_workers(states: list[tuple[WorkerState, GoneReason]
     assert AnnexRecord.from_json(json.loads(json.dumps(record.to_json()))) == record
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="from_json mutates its argument: it pops 'workers' (and rewrites the worker dicts), "
-    "so loading the same dict twice silently loses every worker",
-)
 def test_from_json_leaves_its_argument_alone() -> None:
     data = json.loads(json.dumps(_record_with_workers().to_json()))
     original = copy.deepcopy(data)

@@ -120,10 +120,5 @@ def test_rejects_dash_at_either_end(name: str, leading: bool) -> None:
     assert "not at either end" in str(err)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: _VALID uses '$', which also matches before a trailing newline, so "
-    "'demo\\n' is accepted (use re.fullmatch or '\\Z'); names end up in config files",
-)
 def test_rejects_trailing_newline() -> None:
     _usage_error("demo\n")

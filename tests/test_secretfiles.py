@@ -156,12 +156,6 @@ def test_check_refuses_file_owned_by_someone_else(tmp_path: Path) -> None:
     assert "is not owned by you" in message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: check_secret_file only catches FileNotFoundError from stat(); a path under "
-    "a regular file raises NotADirectoryError (and an unreadable directory PermissionError) "
-    "instead of a one-line UsageError",
-)
 def test_check_refuses_path_under_a_file(tmp_path: Path) -> None:
     (tmp_path / "afile").write_text("x")
     _refusal(tmp_path / "afile" / "key")

@@ -10,6 +10,7 @@ import re
 
 from condor_annex.errors import UsageError
 
+MAX_SECONDS = 366 * 86400  # a lease longer than a year is a typo, not a plan
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _PATTERN = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*([smhd]?)\s*$", re.IGNORECASE)
 
@@ -23,7 +24,9 @@ def parse_duration(text: str, what: str = "duration") -> int:
         )
     number, unit = float(match.group(1)), match.group(2).lower() or "h"
     seconds = number * _UNITS[unit]
-    if not math.isfinite(seconds) or seconds < 1:
+    if not math.isfinite(seconds) or seconds > MAX_SECONDS:
+        raise UsageError(f"{what} {text!r} is too long; it must be at most 366 days")
+    if seconds < 1:
         raise UsageError(f"{what} {text!r} is too short; it must be at least 1 second")
     return round(seconds)
 

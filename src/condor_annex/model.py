@@ -32,6 +32,8 @@ class AnnexRequest:
                 f"--count {self.count} is above the maximum of {self.max_count}; "
                 "ask for fewer or raise ANNEX_DEFAULT_MAX_COUNT"
             )
+        if self.lease_seconds < 1 or self.idle_seconds < 1:
+            raise UsageError("lease and idle time must each be at least 1 second")
         if self.idle_seconds > self.lease_seconds:
             raise UsageError(
                 f"idle time ({self.idle_seconds}s) is longer than the lease "
@@ -101,9 +103,11 @@ class AnnexRecord:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> AnnexRecord:
+        fields = {k: v for k, v in data.items() if k != "workers"}
         workers = []
-        for w in data.pop("workers", []):
+        for raw in data.get("workers", []):
+            w = dict(raw)
             w["state"] = WorkerState(w["state"])
             w["gone_reason"] = GoneReason(w["gone_reason"]) if w.get("gone_reason") else None
             workers.append(WorkerRecord(**w))
-        return cls(**data, workers=workers)
+        return cls(**fields, workers=workers)

@@ -12,7 +12,7 @@ import re
 from condor_annex.errors import UsageError
 
 MAX_LENGTH = 63
-_VALID = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$")
+_VALID = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?")
 
 
 def validate_name(name: str) -> str:
@@ -20,7 +20,7 @@ def validate_name(name: str) -> str:
         raise UsageError("annex name is empty; use letters, digits and '-'")
     if len(name) > MAX_LENGTH:
         raise UsageError(f"annex name is {len(name)} characters long; use at most {MAX_LENGTH}")
-    if not _VALID.match(name):
+    if not _VALID.fullmatch(name):
         raise UsageError(
             f"annex name {name!r} may hold only letters, digits and '-' (not at either end)"
         )

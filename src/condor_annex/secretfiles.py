@@ -7,6 +7,7 @@ makes them straight into a file created with mode 0600 (no window with wider rig
 from __future__ import annotations
 
 import os
+import shlex
 import stat
 from pathlib import Path
 
@@ -32,10 +33,13 @@ def check_secret_file(path: Path, what: str = "secret file") -> Path:
         st = path.stat()
     except FileNotFoundError:
         raise UsageError(f"{what} {path} does not exist") from None
+    except OSError as err:
+        raise UsageError(f"{what} {path} cannot be read: {err.strerror}") from None
     if not stat.S_ISREG(st.st_mode):
         raise UsageError(f"{what} {path} is not a regular file")
     if st.st_mode & 0o077:
-        raise UsageError(f"{what} {path} is readable by others; run: chmod 600 {path}")
+        fix = f"chmod 600 {shlex.quote(str(path))}"
+        raise UsageError(f"{what} {path} is readable by others; run: {fix}")
     if st.st_uid != os.geteuid():
         raise UsageError(f"{what} {path} is not owned by you; it must be")
     return path
