@@ -165,6 +165,23 @@ class Annexes:
             self.store.save_annex(record)
         return record
 
+    def _wait_for_masters(self, record: AnnexRecord, say: Say, timeout: float = 20) -> None:
+        """condor_off finds workers through their master ads; give late ones a moment.
+
+        Workers whose master never shows up are ended through the provider afterwards.
+        """
+        collector = self._connected_pool().collector
+        live = {w.id for w in record.live_workers}
+        try:
+            wait_for(
+                lambda: live <= set(poolquery.annex_masters(collector, record.name)),
+                timeout,
+                "the annex's masters to appear in the pool",
+                interval=0.5,
+            )
+        except TimeoutError:
+            say(f"Some workers of '{record.name}' are not in the pool; ending them directly.")
+
     def status(self, name: str | None = None) -> list[AnnexStatus]:
         names = [name] if name else self.store.annex_names()
         records = [self._refreshed(n) for n in names]
@@ -207,6 +224,7 @@ class Annexes:
             self.store.save_annex(record)
         provider = self.provider(record.provider)
         if record.live_workers and self.pool.is_up():
+            self._wait_for_masters(record, say)
             argv = ["condor_off", "-peaceful" if graceful else "-graceful", "-annex", name]
             proc = subprocess.run(
                 self.tool(argv, cwd=Path("/")), capture_output=True, text=True, check=False

@@ -12,7 +12,6 @@ import os
 import secrets
 import shutil
 import socket
-import subprocess
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -27,6 +26,7 @@ from condor_annex.runtime import Runtime
 from condor_annex.secretfiles import write_secret
 from condor_annex.store import Store
 from condor_annex.templates import render
+from condor_annex.tokens import create_token
 from condor_annex.waiting import wait_for
 
 UID_DOMAIN = "condor-annex.local"
@@ -176,21 +176,8 @@ class LocalPool:
     def issue_token(
         self, identity: str, authz: Sequence[str] = (), lifetime: int | None = None
     ) -> str:
-        """A signed IDTOKEN; it goes straight to the caller, never to a log or the terminal."""
-        argv = ["condor_token_create", "-identity", identity, "-key", "POOL"]
-        for scope in authz:
-            argv += ["-authz", scope]
-        if lifetime is not None:
-            argv += ["-lifetime", str(int(lifetime))]
-        proc = subprocess.run(
-            self.runtime.command(argv, env={"CONDOR_CONFIG": str(self.config)}, cwd=Path("/")),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if proc.returncode != 0 or not proc.stdout.strip():
-            raise AnnexError(f"condor_token_create failed for {identity} (exit {proc.returncode})")
-        return proc.stdout.strip()
+        """A token signed with the pool's key; it goes to the caller, never to a log."""
+        return create_token(self.runtime, self.config, identity, "POOL", authz, lifetime)
 
     def worker_token(self, annex_name: str, lifetime: int) -> str:
         return self.issue_token(f"{annex_name}@{ANNEX_DOMAIN}", WORKER_AUTHZ, lifetime)

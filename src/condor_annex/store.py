@@ -14,6 +14,7 @@ import contextlib
 import fcntl
 import json
 import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -36,6 +37,12 @@ class Store:
         for path in (self.home, self.pool_dir, self.annexes_dir, self.workers_dir):
             path.mkdir(parents=True, exist_ok=True)
             os.chmod(path, 0o755)  # noqa: S103 - traversal only; secrets are in 0700 subdirs
+        for parent in self.home.parents:
+            if not os.stat(parent).st_mode & stat.S_IXOTH:
+                raise UsageError(
+                    f"HTCondor's daemons cannot enter {parent} (no search permission for "
+                    f"others); choose another CONDOR_ANNEX_HOME or run: chmod o+x {parent}"
+                )
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:

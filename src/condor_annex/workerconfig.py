@@ -31,8 +31,16 @@ class WorkerBundle:
 
 
 def worker_config(
-    bundle: WorkerBundle, instance_id: str, local_dir: Path, network: str, update_interval: int
+    bundle: WorkerBundle,
+    instance_id: str,
+    local_dir: Path,
+    network: str,
+    update_interval: int,
+    family_session: bool = True,
 ) -> str:
+    """The worker's config. `family_session=False` is for several workers on one host,
+    where the collector would mistake them for one family; such a worker then needs a
+    worker-local signing key so its master can still command its own startd."""
     return render(
         "worker.config",
         local_dir=local_dir,
@@ -47,6 +55,7 @@ def worker_config(
         annex_name=bundle.annex_name,
         idle_seconds=bundle.idle_seconds,
         update_interval=update_interval,
+        family_session=family_session,
     )
 
 

@@ -18,19 +18,10 @@ def status_json(statuses: Sequence[AnnexStatus]) -> str:
 
 def status_table(statuses: Sequence[AnnexStatus]) -> Table:
     table = Table(title="Annexes", title_justify="left")
-    for column in (
-        "annex",
-        "provider",
-        "requested",
-        "running",
-        "gone",
-        "slots",
-        "claimed",
-        "unclaimed",
-        "lease left",
-        "idle limit",
-    ):
-        table.add_column(column, justify="left" if column in ("annex", "provider") else "right")
+    # Short headers keep the table whole in an 80-column terminal.
+    columns = ("annex", "prov", "want", "run", "gone", "slots", "claim", "unclm", "lease", "idle")
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("annex", "prov") else "right")
     for s in statuses:
         gone = str(s.gone)
         if s.gone_reasons:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 from pathlib import Path
@@ -11,11 +12,13 @@ from condor_annex import processes
 from condor_annex.model import WorkerRecord
 from condor_annex.runtime import Runtime
 from condor_annex.secretfiles import write_secret
+from condor_annex.tokens import create_token
 from condor_annex.workerconfig import WorkerBundle, lease_config, worker_config
 
 # Short intervals: the master evaluates its lease expression at each update, so this
 # bounds how late after lease end a local worker notices by itself.
 UPDATE_INTERVAL = 3
+LOCAL_KEY = "WORKER"
 
 
 def tag(worker_id: str) -> str:
@@ -37,9 +40,16 @@ class LocalWorker:
         (self.dir / "passwords.d").mkdir(mode=0o700, exist_ok=True)
         network = f"NETWORK_INTERFACE = {self.record.address}"
         self.config.write_text(
-            worker_config(bundle, self.record.id, self.dir, network, UPDATE_INTERVAL)
+            worker_config(
+                bundle, self.record.id, self.dir, network, UPDATE_INTERVAL, family_session=False
+            )
         )
         self.write_lease(bundle)
+        # Without family sessions, the master authenticates to its own startd with a token
+        # from a key that only this worker has (never the pool's key).
+        write_secret(self.dir / "passwords.d" / LOCAL_KEY, secrets.token_urlsafe(48))
+        token = create_token(runtime, self.config, f"condor@{bundle.uid_domain}", LOCAL_KEY)
+        write_secret(self.dir / "tokens.d" / "local", token)
 
     def write_lease(self, bundle: WorkerBundle) -> None:
         write_secret(self.dir / "tokens.d" / "annex", bundle.token)
