@@ -194,7 +194,8 @@ def report(results: list[Scenario]) -> int:
     if worst < TARGET_SECONDS:
         print(f"every overshoot under the {TARGET_SECONDS:.0f} s target (worst {worst:.2f} s)")
         return 0
-    print(f"ABOVE TARGET: worst overshoot {worst:.2f} s >= {TARGET_SECONDS:.0f} s")
+    shown = f"{worst:.2f} s" if worst != float("inf") else f"more than {WATCH_SECONDS:.0f} s"
+    print(f"ABOVE TARGET: worst overshoot {shown} (target under {TARGET_SECONDS:.0f} s)")
     return 1
 
 

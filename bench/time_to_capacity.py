@@ -20,6 +20,7 @@ and everything is turned off (and gone) before the next measurement starts. A pr
 CONDOR_ANNEX_HOME and pool are used, and the pool is always taken down at the end.
 
     .venv/bin/python bench/time_to_capacity.py [--repeat 5] [--count 4]
+        [--experiment-no-python-plugins]
 
 Exit status: 0 when the ratio is within the target, 1 when above it.
 """
@@ -36,16 +37,18 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from condor_annex import Annexes, poolquery, processes
 from condor_annex.api import TOKEN_SLACK_SECONDS
 from condor_annex.model import WorkerRecord
 from condor_annex.pool import ANNEX_DOMAIN, UID_DOMAIN
+from condor_annex.providers.local import worker as worker_module
 from condor_annex.providers.local.addresses import free_addresses
 from condor_annex.providers.local.worker import LocalWorker, tag
 from condor_annex.runtime import get_runtime
 from condor_annex.waiting import wait_for
-from condor_annex.workerconfig import WorkerBundle
+from condor_annex.workerconfig import WorkerBundle, worker_config
 
 TARGET_RATIO = 1.5
 POLL = 0.1  # seconds between collector queries while timing
@@ -248,11 +251,36 @@ def report(timings: list[Timing], count: int) -> int:
     return 0
 
 
+def trim_transfer_plugins() -> None:
+    """Append a FILETRANSFER_PLUGINS line to every worker configuration (this process only).
+
+    HTCondor's default list includes box, gdrive and onedrive plugins written in Python;
+    a starting startd runs each with -classad, about 0.25 s of CPU apiece, which is what
+    makes 4 workers compete on 2 cores. Patches the function LocalWorker renders with.
+    """
+
+    def trimmed(*args: Any, **kwargs: Any) -> str:
+        plugins = "FILETRANSFER_PLUGINS = $(LIBEXEC)/curl_plugin, $(LIBEXEC)/data_plugin"
+        return f"{worker_config(*args, **kwargs)}\n# bench experiment\n{plugins}\n"
+
+    vars(worker_module)["worker_config"] = trimmed  # the name LocalWorker.write_files uses
+    print("EXPERIMENT: workers run without the Python file-transfer plugins", flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=5, help="rounds (default 5)")
     parser.add_argument("--count", type=int, default=4, help="annex size (default 4)")
+    parser.add_argument(
+        "--experiment-no-python-plugins",
+        action="store_true",
+        help="experiment, not the shipped configuration: workers list only the C file-transfer "
+        "plugins (curl, data), so their startd does not start three Python plugins to ask "
+        "for their capabilities",
+    )
     args = parser.parse_args()
+    if args.experiment_no_python_plugins:
+        trim_transfer_plugins()
     print(f"time to capacity: {args.repeat} rounds, {os.cpu_count()} CPUs", flush=True)
     print("load average at start: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()), flush=True)
     status = run(args.repeat, args.count)
