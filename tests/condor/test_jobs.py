@@ -7,6 +7,8 @@ from pathlib import Path
 from tests.condor.jobs import USER, submit, wait_done, wait_slots
 
 from condor_annex import Annexes
+from condor_annex.processes import tagged
+from condor_annex.providers.local.worker import tag
 
 
 def test_jobs_run_on_annex_workers(annexes: Annexes, jobdir: Path) -> None:
@@ -36,3 +38,19 @@ def test_api_status_reports_slots_and_lease(annexes: Annexes) -> None:
     assert 500 < status.lease_left_seconds <= 600
     assert status.idle_seconds == 300
     assert status.not_in_pool == []
+
+
+def test_pool_down_stops_everything_and_removes_state(home: Path) -> None:
+    annexes = Annexes(home=home)
+    annexes.pool_up()
+    record = annexes.create(annexes.request("bye", count=2, lease_seconds=600, idle_seconds=300))
+    wait_slots(annexes, "bye", 2)
+    tags = [annexes.pool.tag] + [tag(w.id) for w in record.workers]
+    assert all(tagged(t) for t in tags)
+
+    annexes.pool_down()
+    assert all(tagged(t) == [] for t in tags)
+    assert not annexes.store.pool_dir.exists()
+    assert annexes.store.annex_names() == []
+    assert not any(annexes.store.workers_dir.iterdir())
+    assert not annexes.pool.is_up()

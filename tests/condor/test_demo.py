@@ -1,0 +1,37 @@
+"""The README's main command: `annex demo` runs real jobs on an annex and cleans up."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+
+from condor_annex.processes import TAG_VARIABLE
+
+ANNEX_BIN = Path(sys.executable).parent / "annex"
+
+
+def _annex_processes() -> list[int]:
+    found = []
+    for proc in psutil.process_iter():
+        try:
+            tag = proc.environ().get(TAG_VARIABLE, "")
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+        if "condor-annex-demo-" in tag or tag.startswith("worker:"):
+            found.append(proc.pid)
+    return found
+
+
+def test_demo_runs_every_job_on_the_annex_and_cleans_up() -> None:
+    before = set(_annex_processes())
+    proc = subprocess.run(
+        [str(ANNEX_BIN), "demo"], capture_output=True, text=True, timeout=600, check=False
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "10 of 10 jobs finished successfully on annex workers" in proc.stdout
+    assert "Submitted 10 jobs" in proc.stdout and "as user annexdemo" in proc.stdout
+    assert set(_annex_processes()) - before == set()
+    assert not list(Path("/tmp").glob("condor-annex-demo-*"))
