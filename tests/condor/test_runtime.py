@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,20 @@ def test_rerun_after_success_changes_nothing() -> None:
     assert after == before  # no debootstrap, no apt-get: nothing was redone
 
 
+def _kill_installer_when(condition: Callable[[], bool], env: dict[str, str], what: str) -> None:
+    """Start `annex runtime install` and SIGKILL its whole tree once `condition` holds."""
+    installer = subprocess.Popen(
+        [str(ANNEX_BIN), "runtime", "install"],
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    wait_for(condition, 600, what, 0.2)
+    os.killpg(installer.pid, signal.SIGKILL)
+    installer.wait(timeout=30)
+
+
 def test_interrupted_install_is_repaired() -> None:
     if get_runtime().kind != "chroot":
         pytest.skip("a native HTCondor needs no install")
@@ -60,29 +75,10 @@ def test_interrupted_install_is_repaired() -> None:
     root = base / "trixie"
     try:
         # 1. Killed while debootstrap is unpacking the base system.
-        installer = subprocess.Popen(
-            [str(ANNEX_BIN), "runtime", "install"],
-            env={**os.environ, **env},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        wait_for((root / "usr" / "bin").is_dir, 300, "debootstrap to unpack", 0.2)
-        os.killpg(installer.pid, signal.SIGKILL)
-        installer.wait(timeout=30)
+        _kill_installer_when((root / "usr" / "bin").is_dir, env, "debootstrap to unpack")
         assert not (root / DEBOOTSTRAP_MARK).exists()
-
         # 2. Re-run, killed again once the base system is done (while apt installs condor).
-        installer = subprocess.Popen(
-            [str(ANNEX_BIN), "runtime", "install"],
-            env={**os.environ, **env},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        wait_for((root / DEBOOTSTRAP_MARK).exists, 600, "debootstrap to finish", 0.2)
-        os.killpg(installer.pid, signal.SIGKILL)
-        installer.wait(timeout=30)
+        _kill_installer_when((root / DEBOOTSTRAP_MARK).exists, env, "debootstrap to finish")
         assert not (root / READY_MARK).exists()
 
         # 3. A plain re-run repairs whatever was left and finishes.
