@@ -10,6 +10,7 @@ import click
 from rich.console import Console
 
 from condor_annex.api import Annexes
+from condor_annex.cli.account import register as register_account_commands
 from condor_annex.cli.params import DURATION, MEMORY
 from condor_annex.cli.render import print_status, status_json
 from condor_annex.cli.runner import exit_with
@@ -182,6 +183,9 @@ def demo(jobs: int, workers: int) -> None:
     from condor_annex.cli.demo import run_demo
 
     raise click.exceptions.Exit(run_demo(console, jobs=jobs, workers=workers))
+
+
+register_account_commands(cli, say)
 
 
 def main() -> None:

@@ -1,0 +1,76 @@
+"""The account commands as a user types them, against moto's server (AWS_ENDPOINT_URL)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ANNEX_BIN = Path(sys.executable).parent / "annex"
+
+
+def annex(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [str(ANNEX_BIN), *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_setup_check_reap_teardown(tmp_path: Path) -> None:
+    config = tmp_path / "user_config"
+    before = annex("check-setup", "--region", "us-east-1")
+    assert before.returncode == 1
+    assert "annex setup" in before.stdout  # says how to fix it
+
+    made = annex("setup", "--region", "us-east-1", "--config-file", str(config))
+    assert made.returncode == 0, made.stderr
+    assert "Setup successful." in made.stdout
+    assert "us_east_1.ANNEX_DEFAULT_S3_BUCKET" in config.read_text()
+
+    checked = annex("check-setup", "--region", "us-east-1")
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "Checking for configuration bucket... OK." in checked.stdout
+    assert "Your setup looks OK." in checked.stdout
+
+    reaped = annex("reap", "--provider", "aws", "--region", "us-east-1", "--now", "0")
+    assert reaped.returncode == 0, reaped.stdout + reaped.stderr
+
+    gone = annex("teardown", "--region", "us-east-1")
+    assert gone.returncode == 0, gone.stdout + gone.stderr
+    assert "Nothing" in gone.stdout or "nothing" in gone.stdout
+
+
+def test_bad_credentials_are_one_line_exit_2(tmp_path: Path) -> None:
+    key = tmp_path / "key"
+    key.write_text("AKIAEXAMPLE")
+    key.chmod(0o644)
+    secret = tmp_path / "secret"
+    secret.write_text("not-a-real-secret")
+    secret.chmod(0o600)
+    cases = [
+        (["setup", "--region", "mars-1"], {}, "not an AWS region"),
+        (
+            ["setup", "--region", "us-east-1"],
+            {"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""},
+            "credentials",
+        ),
+        (
+            ["setup", "--access-key-file", str(key), "--secret-key-file", str(secret)],
+            {},
+            "chmod 600",
+        ),
+    ]
+    for args, env, needle in cases:
+        proc = annex(*args, env=env)
+        assert proc.returncode == 2, (args, proc.stdout, proc.stderr)
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and needle in lines[0], proc.stderr
+        assert "not-a-real-secret" not in proc.stdout + proc.stderr
+    nothing = annex("check-setup", "--region", "us-east-1")
+    assert nothing.returncode == 1  # still nothing made
