@@ -59,13 +59,13 @@ def test_request_is_frozen() -> None:
 @pytest.mark.parametrize("count", [0, -1])
 def test_count_below_one_is_refused(count: int) -> None:
     message = _refused(count=count)
-    assert f"--count {count} is below 1" in message
+    assert f"count {count} is below 1" in message
     assert "at least one worker" in message
 
 
 def test_count_above_max_is_refused() -> None:
     message = _refused(count=51)
-    assert "--count 51 is above the maximum of 50" in message
+    assert "count 51 is above the maximum of 50" in message
     assert "ANNEX_DEFAULT_MAX_COUNT" in message
 
 
@@ -97,11 +97,11 @@ def test_bad_name_is_refused(name: str) -> None:
 
 
 def test_cpus_below_one_is_refused() -> None:
-    assert "--cpus 0 is below 1" in _refused(cpus=0)
+    assert "cpus 0 is below 1" in _refused(cpus=0)
 
 
 def test_memory_below_64m_is_refused() -> None:
-    assert "--memory 63M is below 64M" in _refused(memory_mb=63)
+    assert "memory 63M is below 64M" in _refused(memory_mb=63)
     assert _request(memory_mb=64).memory_mb == 64
 
 

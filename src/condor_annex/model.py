@@ -26,10 +26,10 @@ class AnnexRequest:
     def __post_init__(self) -> None:
         validate_name(self.name)
         if self.count < 1:
-            raise UsageError(f"--count {self.count} is below 1; ask for at least one worker")
+            raise UsageError(f"count {self.count} is below 1; ask for at least one worker")
         if self.count > self.max_count:
             raise UsageError(
-                f"--count {self.count} is above the maximum of {self.max_count}; "
+                f"count {self.count} is above the maximum of {self.max_count}; "
                 "ask for fewer or raise ANNEX_DEFAULT_MAX_COUNT"
             )
         if self.lease_seconds < 1 or self.idle_seconds < 1:
@@ -40,9 +40,9 @@ class AnnexRequest:
                 f"({self.lease_seconds}s); shorten --idle or lengthen --duration"
             )
         if self.cpus < 1:
-            raise UsageError(f"--cpus {self.cpus} is below 1")
+            raise UsageError(f"cpus {self.cpus} is below 1")
         if self.memory_mb < 64:
-            raise UsageError(f"--memory {self.memory_mb}M is below 64M")
+            raise UsageError(f"memory {self.memory_mb}M is below 64M")
 
 
 @dataclass
