@@ -12,11 +12,13 @@ import os
 import secrets
 import shutil
 import socket
+import subprocess
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import classad2
 import htcondor2
 
 from condor_annex import processes
@@ -190,6 +192,36 @@ class LocalPool:
             directory.mkdir(parents=True, mode=0o700, exist_ok=True)
             write_secret(token, self.issue_token(f"{user}@{UID_DOMAIN}", lifetime=7 * 86400))
         return directory
+
+    def withdraw_ads(self, instance_ids: Sequence[str]) -> None:
+        """Remove killed workers' startd and master ads from the collector at once.
+
+        A worker ended by SIGKILL cannot withdraw its own ads; without this its slots
+        would linger for CLASSAD_LIFETIME (15 minutes). Acts as the pool's condor@.
+        """
+        if not instance_ids or not self.is_up():
+            return
+        quoted = " || ".join(f"AnnexInstanceID =?= {classad2.quote(i)}" for i in instance_ids)
+        env = {
+            "CONDOR_CONFIG": str(self.config),
+            "_CONDOR_SEC_TOKEN_DIRECTORY": str(self.secrets_dir / "tokens.d"),
+            "_CONDOR_SEC_CLIENT_AUTHENTICATION_METHODS": "IDTOKENS",
+        }
+        for command, target in (
+            ("INVALIDATE_STARTD_ADS", "Machine"),
+            ("INVALIDATE_MASTER_ADS", "DaemonMaster"),
+        ):
+            query = self.dir / f".{command.lower()}.ad"
+            query.write_text(
+                f'MyType = "Query"\nTargetType = "{target}"\nRequirements = {quoted}\n'
+            )
+            subprocess.run(
+                self.runtime.command(
+                    ["condor_advertise", command, str(query)], env=env, cwd=Path("/")
+                ),
+                capture_output=True,
+                check=False,
+            )
 
     # -- running HTCondor's tools ------------------------------------------------------
     def tool_env(self, user: str | None = None) -> dict[str, str]:

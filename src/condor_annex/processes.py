@@ -76,7 +76,11 @@ def kill_tagged(tag: str, timeout: float = 10.0) -> int:
                 killed += 1
             except psutil.NoSuchProcess:
                 pass
-        psutil.wait_procs(procs, timeout=2)
+        # Not psutil.wait_procs: these are not our children, and a zombie that PID 1 does
+        # not reap would make it wait out its whole timeout for every worker.
+        settle_deadline = time.monotonic() + 2
+        while any(_running(p) for p in procs) and time.monotonic() < settle_deadline:
+            time.sleep(0.05)
     raise TimeoutError(f"processes tagged {tag} survived SIGKILL for {timeout}s")
 
 

@@ -6,6 +6,7 @@ Providers differ only in where the files land and how the worker reaches the poo
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,4 +62,5 @@ def worker_config(
 
 def lease_config(lease_end: float) -> str:
     """The one line a renewal rewrites; the master's shutdown expression reads it."""
-    return f"AnnexLeaseEnd = {int(lease_end)}\n"
+    # Rounded up: a worker must never leave before the lease end the records hold.
+    return f"AnnexLeaseEnd = {math.ceil(lease_end)}\n"

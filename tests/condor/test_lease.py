@@ -5,6 +5,7 @@ do not extend it, and renewal moves it for both mechanisms."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -83,7 +84,7 @@ def test_reaper_ends_workers_after_the_creator_is_killed(annexes: Annexes) -> No
         (worker.dir / "lease.config").write_text(lease_config(time.time() + 3600))
         worker.reconfigure()
     wait_for(
-        lambda: _lease_attr(annexes, "orphan") - {int(lease_end)} != set(),
+        lambda: _lease_attr(annexes, "orphan") - {math.ceil(lease_end)} != set(),
         30,
         "the workers to take the defeated lease",
     )
@@ -107,7 +108,7 @@ def test_reaper_ends_workers_after_the_creator_is_killed(annexes: Annexes) -> No
 def test_renew_moves_the_lease_for_worker_and_reaper(annexes: Annexes, jobdir: Path) -> None:
     record = annexes.create(annexes.request("renew", count=1, lease_seconds=30, idle_seconds=30))
     wait_slots(annexes, "renew", 1)
-    assert _lease_attr(annexes, "renew") == {int(record.lease_end)}
+    assert _lease_attr(annexes, "renew") == {math.ceil(record.lease_end)}
     cluster = submit(annexes, jobdir, seconds=600)  # claimed, so idle time cannot end it
     wait_running(annexes, cluster)
 
@@ -115,7 +116,7 @@ def test_renew_moves_the_lease_for_worker_and_reaper(annexes: Annexes, jobdir: P
     assert renewed.lease_end > record.lease_end + 200
     # The worker's own expression sees the new end (it reconfigured) ...
     wait_for(
-        lambda: _lease_attr(annexes, "renew") == {int(renewed.lease_end)},
+        lambda: _lease_attr(annexes, "renew") == {math.ceil(renewed.lease_end)},
         30,
         "the worker to advertise the new lease end",
     )

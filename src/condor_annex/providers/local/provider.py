@@ -61,11 +61,14 @@ class LocalProvider:
         return annex.workers
 
     def terminate_instances(self, annex: AnnexRecord, ids: Sequence[str] | None = None) -> None:
+        ended = []
         for record in annex.workers:
             if record.alive and (ids is None or record.id in ids):
                 worker = self._worker(record)
                 worker.remove()
                 record.move_to(WorkerState.GONE, GoneReason.OFF)
+                ended.append(record.id)
+        withdraw_ads(self.store, ended)
 
     def set_lease(self, annex: AnnexRecord, bundle: WorkerBundle) -> None:
         for record in annex.live_workers:
@@ -80,12 +83,14 @@ def settle(store: Store, annex: AnnexRecord, now: float) -> bool:
     Returns True when any record changed. The caller holds the store lock and saves.
     """
     changed = False
+    killed = []
     for record in annex.live_workers:
         worker = LocalWorker(store.workers_dir, record)
         if worker.alive():
             if now <= annex.lease_end + LEASE_GRACE_SECONDS:
                 continue
             worker.kill()  # the backstop: the worker did not leave at lease end by itself
+            killed.append(record.id)
         if now >= annex.lease_end:
             reason = GoneReason.LEASE
         elif annex.off_requested:
@@ -95,7 +100,16 @@ def settle(store: Store, annex: AnnexRecord, now: float) -> bool:
         worker.remove()
         record.move_to(WorkerState.GONE, reason)
         changed = True
+    withdraw_ads(store, killed)
     return changed
+
+
+def withdraw_ads(store: Store, instance_ids: list[str]) -> None:
+    """Killed workers cannot withdraw their own ads; the pool does it for them."""
+    if instance_ids:
+        from condor_annex.pool import LocalPool
+
+        LocalPool(store, get_runtime()).withdraw_ads(instance_ids)
 
 
 def ensure_reaper(store: Store) -> None:
