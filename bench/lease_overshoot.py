@@ -205,6 +205,7 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=2, help="workers per annex (default 2)")
     args = parser.parse_args()
     print(f"lease overshoot: {os.cpu_count()} CPUs, polling every {POLL} s", flush=True)
+    print("load average at start: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()), flush=True)
     BASE.mkdir(mode=0o755, exist_ok=True)
     os.chmod(BASE, 0o755)  # noqa: S103 - HTCondor's daemons (user condor) must traverse it
     workdir = Path(tempfile.mkdtemp(dir=BASE))
@@ -220,7 +221,9 @@ def main() -> int:
     finally:
         annexes.pool_down()
         shutil.rmtree(workdir, ignore_errors=True)
-    return report(results)
+    status = report(results)
+    print("load average at end:   {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+    return status
 
 
 if __name__ == "__main__":

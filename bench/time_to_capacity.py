@@ -171,23 +171,6 @@ def annex_of(annexes: Annexes, name: str, count: int, rnd: int) -> Timing:
     return Timing(f"annex of {count}", rnd, name, launched, first, total)
 
 
-def turn_off(annexes: Annexes, name: str, count: int) -> None:
-    """Annexes.off, once the workers' masters are in the collector (not timed).
-
-    Workaround: condor_off -annex finds the workers through their master ads, which reach
-    the collector a few seconds after the slots. Called before that, condor_off fails,
-    Annexes.off swallows the failure and waits out its full 60 s timeout.
-    """
-    collector = annexes.pool.require_up().collector
-    wait_for(
-        lambda: len(poolquery.annex_masters(collector, name)) >= count,
-        60,
-        f"the master ads of {name}",
-        0.5,
-    )
-    annexes.off(name)
-
-
 def wait_no_workers(ids: list[str]) -> None:
     """Nothing of the previous measurement may still run (on 2 cores it would compete)."""
     wait_for(
@@ -220,7 +203,7 @@ def run(repeat: int, count: int) -> int:
             timing = annex_of(annexes, annex_name, count, rnd)
             timings.append(timing)
             print(f"  round {rnd}: annex of {count}     {timing.total:6.2f} s", flush=True)
-            turn_off(annexes, annex_name, count)
+            annexes.off(annex_name)
             wait_no_workers([w.id for w in annexes.store.load_annex(annex_name).workers])
     finally:
         for worker in by_hand:  # only after a failure: pool_down knows no by-hand worker

@@ -100,6 +100,8 @@ def test_reaper_ends_workers_after_the_creator_is_killed(annexes: Annexes) -> No
     assert gone_at - lease_end < LEASE_GRACE_SECONDS + OVERSHOOT_LIMIT
     assert gone_at >= lease_end  # not before the lease ended
     wait_gone(annexes, "orphan", timeout=10)
+    # Killed workers cannot withdraw their ads; the reaper does it for them, at once.
+    wait_for(lambda: annexes.status("orphan")[0].slots == 0, 10, "the slots to leave")
     for record in annexes.store.load_annex("orphan").workers:
         assert record.gone_reason == GoneReason.LEASE
         assert not (annexes.store.workers_dir / record.id).exists()
