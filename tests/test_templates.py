@@ -107,7 +107,7 @@ def test_seed_config_values_land_on_their_lines() -> None:
     assert "UID_DOMAIN = pool.example" in lines
     assert "FILESYSTEM_DOMAIN = seed.pool.example" in lines
     assert "SEC_PASSWORD_DIRECTORY = /var/annex/secrets/passwords.d" in lines
-    assert "ALLOW_ADVERTISE_STARTD = *@annex.example" in lines
+    assert "ALLOW_ADVERTISE_STARTD = condor@pool.example *@annex.example" in lines
     # A placeholder used many times is filled everywhere.
     assert rendered.count("pool.example") == _source("seed.config").count("{{uid_domain}}")
 
