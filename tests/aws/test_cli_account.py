@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
-ANNEX_BIN = Path(sys.executable).parent / "annex"
+from tests.commands import run_command
 
 
 def annex(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    full_env = {**os.environ, **(env or {})}
-    return subprocess.run(
-        [str(ANNEX_BIN), *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        timeout=300,
-        check=False,
-    )
+    return run_command("annex", *args, env=env)
 
 
 def test_setup_check_reap_teardown(tmp_path: Path) -> None:

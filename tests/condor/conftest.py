@@ -10,19 +10,18 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.commands import run_command
 
 from condor_annex import Annexes
 from condor_annex.runtime import get_runtime
 
 pytestmark = pytest.mark.condor
 
-ANNEX_BIN = Path(sys.executable).parent / "annex"
 USER = "annexuser"
 BASE = Path("/tmp/condor-annex-tests")
 
@@ -63,15 +62,7 @@ def cli(home: Path):  # type: ignore[no-untyped-def]
     """Run the `annex` command as a user would, against this test's home."""
 
     def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        full_env = {**os.environ, "CONDOR_ANNEX_HOME": str(home), **(env or {})}
-        return subprocess.run(
-            [str(ANNEX_BIN), *args],
-            capture_output=True,
-            text=True,
-            env=full_env,
-            timeout=300,
-            check=False,
-        )
+        return run_command("annex", *args, env={"CONDOR_ANNEX_HOME": str(home), **(env or {})})
 
     return run
 

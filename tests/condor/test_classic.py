@@ -3,30 +3,18 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
+from tests.commands import run_command
 from tests.condor.jobs import wait_slots
 
 from condor_annex import Annexes
 
-CLASSIC = Path(sys.executable).parent / "condor_annex"
-
 
 def test_classic_create_status_renew_and_bad_input(annexes: Annexes, home: Path) -> None:
-    env = {**os.environ, "CONDOR_ANNEX_HOME": str(home)}
-
     def classic(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(CLASSIC), *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=120,
-            check=False,
-        )
+        return run_command("condor_annex", *args, env={"CONDOR_ANNEX_HOME": str(home)})
 
     made = classic("-count", "2", "-duration", "0.25", "-idle", "0.1", "-annex-name", "old", "-yes")
     assert made.returncode == 0, made.stderr

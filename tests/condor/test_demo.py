@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import psutil
+from tests.commands import run_command
 
 from condor_annex.processes import TAG_VARIABLE
-
-ANNEX_BIN = Path(sys.executable).parent / "annex"
 
 
 def _annex_processes() -> list[int]:
@@ -27,9 +24,7 @@ def _annex_processes() -> list[int]:
 
 def test_demo_runs_every_job_on_the_annex_and_cleans_up() -> None:
     before = set(_annex_processes())
-    proc = subprocess.run(
-        [str(ANNEX_BIN), "demo"], capture_output=True, text=True, timeout=600, check=False
-    )
+    proc = run_command("annex", "demo", timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "10 of 10 jobs finished successfully on annex workers" in proc.stdout
     assert "Submitted 10 jobs" in proc.stdout and "as user annexdemo" in proc.stdout

@@ -11,12 +11,12 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from tests.commands import BIN, run_command
 
 from condor_annex.runtime import get_runtime, runtime_dir
 from condor_annex.runtime.chroot import ChrootRuntime
@@ -24,18 +24,9 @@ from condor_annex.runtime.install import DEBOOTSTRAP_MARK, READY_MARK
 from condor_annex.runtime.mounts import unmount_all_below
 from condor_annex.waiting import wait_for
 
-ANNEX_BIN = Path(sys.executable).parent / "annex"
-
 
 def _install(env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(ANNEX_BIN), "runtime", "install"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        timeout=900,
-        check=False,
-    )
+    return run_command("annex", "runtime", "install", env=env, timeout=900)
 
 
 def test_rerun_after_success_changes_nothing() -> None:
@@ -55,7 +46,7 @@ def test_rerun_after_success_changes_nothing() -> None:
 def _kill_installer_when(condition: Callable[[], bool], env: dict[str, str], what: str) -> None:
     """Start `annex runtime install` and SIGKILL its whole tree once `condition` holds."""
     installer = subprocess.Popen(
-        [str(ANNEX_BIN), "runtime", "install"],
+        [str(BIN / "annex"), "runtime", "install"],
         env={**os.environ, **env},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
