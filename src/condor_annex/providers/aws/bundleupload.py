@@ -1,0 +1,70 @@
+"""The annex's worker pieces in the configuration bucket, under `annexes/<name>/`.
+
+Three objects, all a worker needs and the same for every worker of the annex:
+`worker.config` (the shared worker config, rendered for the cloud), `lease.config` (the
+one line a renewal rewrites) and `token` (the annex's pool token: a secret, so it goes
+straight from the bundle into the object body and is never logged or echoed).
+
+The instance id is unknown until boot, so the config carries INSTANCE_ID_PLACEHOLDER and
+the boot script substitutes the id from the metadata service.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from condor_annex.providers.aws.reaper import annex_prefix
+from condor_annex.workerconfig import WorkerBundle, lease_config, worker_config
+
+WORKER_CONFIG = "worker.config"
+LEASE_CONFIG = "lease.config"
+TOKEN = "token"  # noqa: S105 - the object's name, not a secret
+INSTANCE_ID_PLACEHOLDER = "@ANNEX_INSTANCE_ID@"
+# Where the worker keeps its HTCondor state on the instance (the boot script reads the
+# LOCAL_DIR line back from the config, so this is the only place it is chosen).
+WORKER_LOCAL_DIR = Path("/var/lib/condor-annex/worker")
+# Workers have no inbound ports (the security group has no ingress): the collector
+# brokers connections to them (CCB), so the schedd reaches them outbound-only.
+CLOUD_NETWORK = "CCB_ADDRESS = $(COLLECTOR_HOST)"
+# The master evaluates its lease expression at each update; this bounds how late after
+# lease end a worker notices by itself (the reaper's one-minute run is the backstop).
+UPDATE_INTERVAL = 30
+
+
+def object_key(annex: str, piece: str) -> str:
+    return f"{annex_prefix(annex)}{piece}"
+
+
+def cloud_worker_config(bundle: WorkerBundle) -> str:
+    return worker_config(
+        bundle,
+        instance_id=INSTANCE_ID_PLACEHOLDER,
+        local_dir=WORKER_LOCAL_DIR,
+        network=CLOUD_NETWORK,
+        update_interval=UPDATE_INTERVAL,
+        family_session=True,  # one worker per instance
+    )
+
+
+def _put(s3: Any, bucket: str, key: str, body: str) -> None:
+    s3.put_object(
+        Bucket=bucket,
+        Key=key,
+        Body=body.encode(),
+        ContentType="text/plain",
+        ServerSideEncryption="AES256",
+    )
+
+
+def upload_lease(s3: Any, bucket: str, bundle: WorkerBundle) -> None:
+    """The pieces a renewal changes: a fresh token and the new lease end."""
+    _put(s3, bucket, object_key(bundle.annex_name, TOKEN), bundle.token)
+    _put(s3, bucket, object_key(bundle.annex_name, LEASE_CONFIG), lease_config(bundle.lease_end))
+
+
+def upload_bundle(s3: Any, bucket: str, bundle: WorkerBundle) -> list[str]:
+    """Every piece; returns the keys (never the contents) for reports."""
+    _put(s3, bucket, object_key(bundle.annex_name, WORKER_CONFIG), cloud_worker_config(bundle))
+    upload_lease(s3, bucket, bundle)
+    return [object_key(bundle.annex_name, p) for p in (WORKER_CONFIG, LEASE_CONFIG, TOKEN)]

@@ -1,0 +1,145 @@
+"""EC2 pieces of the AWS provider: tags, request tokens, finding an annex's instances.
+
+Everything here scales with the annex without scaling the number of calls per instance:
+one tag-filtered, paginated DescribeInstances finds an annex of any size, and writes go
+out in batches of up to 1000 ids.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from condor_annex.lifecycle import WorkerState
+from condor_annex.providers.aws.reaper import TAG_ANNEX, TAG_LEASE_END, TAG_MANAGED, TAG_POOL
+
+PAGE_SIZE = 1000
+BATCH = 1000  # TerminateInstances and CreateTags take up to 1000 ids per call
+DELETE_FLEETS_BATCH = 25  # DeleteFleets takes at most 25 instant fleets per call
+CLIENT_TOKEN_MAX = 64
+
+STATE_OF = {
+    "pending": WorkerState.BOOTING,
+    "running": WorkerState.RUNNING,
+    "stopping": WorkerState.GONE,
+    "stopped": WorkerState.GONE,
+    "shutting-down": WorkerState.GONE,
+    "terminated": WorkerState.GONE,
+}
+LIVE_STATES = ["pending", "running", "stopping", "stopped"]
+
+
+@dataclass(frozen=True)
+class Instance:
+    """What the provider needs of one described instance."""
+
+    id: str
+    state: str
+    address: str
+    instance_type: str
+    spot: bool
+    launched: float | None
+    annex: str
+
+    @property
+    def worker_state(self) -> WorkerState:
+        return STATE_OF.get(self.state, WorkerState.GONE)
+
+    @property
+    def live(self) -> bool:
+        return self.state in LIVE_STATES
+
+
+def annex_tags(annex: str, lease_end: float, pool: str, extra: dict[str, str]) -> list[dict]:
+    """The tags every instance, volume and fleet of the annex carries.
+
+    User tags come first so they can never override the tool's own keys.
+    """
+    tags = {k: v for k, v in extra.items() if not k.startswith("condor-annex:")}
+    tags |= {
+        TAG_ANNEX: annex,
+        TAG_LEASE_END: lease_tag(lease_end),
+        TAG_POOL: pool,
+        TAG_MANAGED: "true",
+    }
+    return [{"Key": k, "Value": v} for k, v in tags.items()]
+
+
+def lease_tag(lease_end: float) -> str:
+    """Whole seconds, rounded up like the worker's lease.config: the reaper never ends an
+    instance before the lease end the records hold."""
+    return str(math.ceil(lease_end))
+
+
+def client_token(annex: str, created_at: float, count: int, kind: str) -> str:
+    """The same request always yields the same token, so EC2 launches it at most once.
+
+    Built from what identifies the request (annex, its creation time, count and kind of
+    launch) and nothing random: a retry after a timeout sends an identical token.
+    """
+    raw = f"condor-annex|{kind}|{annex}|{created_at!r}|{count}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:CLIENT_TOKEN_MAX]
+
+
+def tag_dict(items: Sequence[dict[str, str]] | None) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in items or ()}
+
+
+def _epoch(value: Any) -> float | None:
+    return value.timestamp() if isinstance(value, datetime) else None
+
+
+def to_instance(raw: dict[str, Any]) -> Instance:
+    return Instance(
+        id=raw["InstanceId"],
+        state=raw["State"]["Name"],
+        address=raw.get("PrivateIpAddress", "") or "",
+        instance_type=raw.get("InstanceType", ""),
+        spot=raw.get("InstanceLifecycle") == "spot",
+        launched=_epoch(raw.get("LaunchTime")),
+        annex=tag_dict(raw.get("Tags")).get(TAG_ANNEX, ""),
+    )
+
+
+def describe_annex(ec2: Any, annex: str, live_only: bool = False) -> list[Instance]:
+    """Every instance tagged with exactly this annex name (`foo` never matches `foobar`).
+
+    EC2's tag filter is exact unless the value has wildcards, and annex names cannot hold
+    any; the tag is compared again here all the same.
+    """
+    filters = [{"Name": f"tag:{TAG_ANNEX}", "Values": [annex]}]
+    if live_only:
+        filters.append({"Name": "instance-state-name", "Values": LIVE_STATES})
+    pages = ec2.get_paginator("describe_instances").paginate(
+        Filters=filters, PaginationConfig={"PageSize": PAGE_SIZE}
+    )
+    found = []
+    for page in pages:
+        for reservation in page["Reservations"]:
+            for raw in reservation["Instances"]:
+                inst = to_instance(raw)
+                if inst.annex == annex:
+                    found.append(inst)
+    return found
+
+
+def annex_fleets(ec2: Any, annex: str) -> list[str]:
+    """Ids of the annex's EC2 fleets not yet deleted (DescribeFleets has no tag filter)."""
+    ids = []
+    for page in ec2.get_paginator("describe_fleets").paginate():
+        for fleet in page.get("Fleets", []):
+            if tag_dict(fleet.get("Tags")).get(TAG_ANNEX) == annex and not fleet.get(
+                "FleetState", ""
+            ).startswith("deleted"):
+                ids.append(fleet["FleetId"])
+    return ids
+
+
+def batches(items: Sequence[str], size: int | None = None) -> Iterator[list[str]]:
+    size = size or BATCH
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])

@@ -1,0 +1,389 @@
+"""AwsProvider: an annex's workers as EC2 instances (on-demand or spot), found by tag.
+
+The lease lives in instance tags, so the account's reaper (one function, every minute)
+ends expired annexes with no per-annex rule; workers also end their own lease. Creating
+an annex of any size takes a constant number of API calls: a few IAM calls for the
+annex's role, three S3 puts, and ONE RunInstances (on-demand) or ONE CreateFleet of type
+instant (spot). Launch requests carry a ClientToken derived from the request, so a
+retried call never launches twice.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
+
+from condor_annex.errors import AnnexError, UsageError
+from condor_annex.lifecycle import GoneReason, WorkerState
+from condor_annex.model import AnnexRecord, WorkerRecord
+from condor_annex.providers.aws import instances as ec2x
+from condor_annex.providers.aws.bootscript import boot_script
+from condor_annex.providers.aws.bundleupload import upload_bundle, upload_lease
+from condor_annex.providers.aws.prices import CostEstimate, InstanceUsage, estimated_cost
+from condor_annex.providers.aws.reaper import TAG_LEASE_END, annex_prefix, delete_prefix
+from condor_annex.providers.aws.setuprecord import SetupRecord
+from condor_annex.providers.aws.workeridentity import (
+    AnnexIdentity,
+    delete_annex_identity,
+    ensure_annex_identity,
+)
+from condor_annex.workerconfig import WorkerBundle
+
+# The reaper runs every minute and ends instances at lease end; allow one period.
+LEASE_GRACE_SECONDS = 60.0
+# A new instance profile takes seconds to become usable by EC2; retry launches this
+# long (total about a minute), then give up with the error.
+IAM_RETRY_DELAYS = (2.0, 4.0, 8.0, 15.0, 15.0, 15.0)
+# Right after a launch DescribeInstances may not list an instance yet (eventual
+# consistency); only one unseen for longer is taken as gone.
+UNSEEN_GRACE_SECONDS = 120.0
+METADATA_OPTIONS = {
+    "HttpTokens": "required",  # IMDSv2 only
+    "HttpEndpoint": "enabled",
+    "HttpPutResponseHopLimit": 1,  # containers on the worker cannot reach it
+    "InstanceMetadataTags": "enabled",
+}
+
+
+def _iam_not_ready(message: str) -> bool:
+    """EC2's way of saying a just-made instance profile has not propagated yet."""
+    text = message.lower()
+    return "iaminstanceprofile" in text or "instance profile" in text
+
+
+def _check_tags(tags: dict[str, str]) -> dict[str, str]:
+    """User tags must also be valid instance metadata tags (the launch template exposes
+    tags there), or every launch fails; say so before anything is made."""
+    for key in tags:
+        if not key or "/" in key or " " in key or key in {".", "..", "_index"}:
+            raise UsageError(f"tag key {key!r} cannot be used: no '/', no spaces, not empty")
+        if key.startswith("condor-annex:") or key.lower().startswith("aws:"):
+            raise UsageError(f"tag key {key!r} is reserved; pick another")
+    return dict(tags)
+
+
+class AwsProvider:
+    name = "aws"
+    lease_grace_seconds = LEASE_GRACE_SECONDS
+
+    def __init__(
+        self,
+        session: Any,
+        setup_record: SetupRecord,
+        instance_type: str,
+        image_id: str,
+        spot: bool = False,
+        instance_types: Sequence[str] | None = None,
+        tags: dict[str, str] | None = None,
+        *,
+        tcp_forwarding_host: str = "",
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+        iam_retry_delays: Sequence[float] = IAM_RETRY_DELAYS,
+    ) -> None:
+        """No network here: clients are made on first use."""
+        self.session = session
+        self.setup = setup_record
+        self.region: str = setup_record.region
+        self.instance_type = instance_type
+        self.image_id = image_id
+        self.spot = spot
+        self.instance_types = list(instance_types or [instance_type])
+        self.tags = _check_tags(tags or {})
+        self.tcp_forwarding_host = tcp_forwarding_host
+        self.sleep = sleep
+        self.clock = clock
+        self.iam_retry_delays = tuple(iam_retry_delays)
+        # What the last query saw, per annex (instance types and launch times, for cost).
+        self.seen: dict[str, list[ec2x.Instance]] = {}
+        # Failures of best-effort clean-up steps, for the caller to report.
+        self.warnings: list[str] = []
+        self._clients: dict[str, Any] = {}
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = self.session.client(service, region_name=self.region)
+        return self._clients[service]
+
+    # -- creating --------------------------------------------------------------------------
+    def run_instances(
+        self, annex: AnnexRecord, bundle: WorkerBundle, count: int
+    ) -> list[WorkerRecord]:
+        if count < 1:
+            raise UsageError(f"count {count} is below 1")
+        if not self.image_id:
+            raise UsageError("no image given; use --image AMI or ANNEX_DEFAULT_ODI_IMAGE_ID")
+        identity = ensure_annex_identity(
+            self.client("iam"), self.region, annex.name, self.setup.worker_policy_arn
+        )
+        upload_bundle(self.client("s3"), self.setup.bucket, bundle)
+        user_data = boot_script(
+            annex.name, self.setup.bucket, self.region, self.tcp_forwarding_host
+        )
+        tags = ec2x.annex_tags(annex.name, annex.lease_end, bundle.collector, self.tags)
+        if self.spot:
+            launched = self._launch_fleet(annex, identity, user_data, tags, count)
+        else:
+            launched = self._launch_on_demand(annex, identity, user_data, tags, count)
+        now = self.clock()
+        records = []
+        for instance_id, address in launched:
+            record = WorkerRecord(id=instance_id, address=address, started_at=now)
+            record.move_to(WorkerState.BOOTING)
+            records.append(record)
+        return records
+
+    def _retrying(self, launch: Callable[[int], list[tuple[str, str]] | None]) -> Any:
+        """Call launch(attempt) until it launches, backing off while IAM propagates.
+
+        `launch` raises ClientError or returns None for "profile not ready yet".
+        """
+        delays = [*self.iam_retry_delays, None]
+        for attempt, delay in enumerate(delays):
+            try:
+                result = launch(attempt)
+            except ClientError as err:
+                if delay is None or not _iam_not_ready(str(err)):
+                    raise
+                result = None
+            if result is not None:
+                return result
+            if delay is None:
+                raise AnnexError("EC2 did not accept the annex's instance profile in time")
+            self.sleep(delay)
+        raise AssertionError("unreachable")
+
+    def _launch_on_demand(
+        self,
+        annex: AnnexRecord,
+        identity: AnnexIdentity,
+        user_data: str,
+        tags: list[dict],
+        count: int,
+    ) -> list[tuple[str, str]]:
+        token = ec2x.client_token(annex.name, annex.created_at, count, "run-instances")
+        params = {
+            "ImageId": self.image_id,
+            "InstanceType": self.instance_type,
+            "MinCount": count,
+            "MaxCount": count,
+            "LaunchTemplate": {
+                "LaunchTemplateId": self.setup.launch_template_id,
+                "Version": "$Default",
+            },
+            # Also in the launch template; repeated so no template edit can undo them.
+            "MetadataOptions": METADATA_OPTIONS,
+            "InstanceInitiatedShutdownBehavior": "terminate",
+            "IamInstanceProfile": {"Arn": identity.profile_arn},
+            "UserData": user_data,
+            "TagSpecifications": [
+                {"ResourceType": "instance", "Tags": tags},
+                {"ResourceType": "volume", "Tags": tags},
+            ],
+            # The same on every attempt: EC2 returns the first launch instead of a second.
+            "ClientToken": token,
+        }
+
+        def launch(_attempt: int) -> list[tuple[str, str]]:
+            reply = self.client("ec2").run_instances(**params)
+            return [
+                (i["InstanceId"], i.get("PrivateIpAddress", "") or "") for i in reply["Instances"]
+            ]
+
+        result: list[tuple[str, str]] = self._retrying(launch)
+        return result
+
+    def _launch_fleet(
+        self,
+        annex: AnnexRecord,
+        identity: AnnexIdentity,
+        user_data: str,
+        tags: list[dict],
+        count: int,
+    ) -> list[tuple[str, str]]:
+        """One instant CreateFleet over all instance types, capacity-optimized.
+
+        A fleet cannot take user data or a profile directly, so they go into a new
+        version of the setup's launch template (based on its default, so IMDSv2, the
+        security group and terminate-on-shutdown carry over); the default stays as it is.
+        """
+        ec2 = self.client("ec2")
+        version = ec2.create_launch_template_version(
+            LaunchTemplateId=self.setup.launch_template_id,
+            SourceVersion="$Default",
+            VersionDescription=f"condor-annex annex {annex.name}"[:255],
+            ClientToken=ec2x.client_token(annex.name, annex.created_at, count, "lt-version"),
+            LaunchTemplateData={
+                "ImageId": self.image_id,
+                "IamInstanceProfile": {"Arn": identity.profile_arn},
+                "UserData": base64.b64encode(user_data.encode()).decode(),
+                "MetadataOptions": METADATA_OPTIONS,
+                "TagSpecifications": [
+                    {"ResourceType": "instance", "Tags": tags},
+                    {"ResourceType": "volume", "Tags": tags},
+                    {"ResourceType": "spot-instances-request", "Tags": tags},
+                ],
+            },
+        )["LaunchTemplateVersion"]["VersionNumber"]
+        base_token = ec2x.client_token(annex.name, annex.created_at, count, "create-fleet")
+
+        def launch(attempt: int) -> list[tuple[str, str]] | None:
+            # An instant fleet's token returns its first answer forever, so a retry after
+            # a definite failure (nothing launched) needs a new one; retries of the same
+            # attempt (botocore's own, after a timeout) keep it.
+            token = base_token if attempt == 0 else f"{base_token[:60]}-r{attempt:02d}"
+            reply = ec2.create_fleet(
+                Type="instant",
+                ClientToken=token,
+                TargetCapacitySpecification={
+                    "TotalTargetCapacity": count,
+                    "DefaultTargetCapacityType": "spot",
+                },
+                SpotOptions={
+                    "AllocationStrategy": "capacity-optimized",
+                    "InstanceInterruptionBehavior": "terminate",
+                },
+                LaunchTemplateConfigs=[
+                    {
+                        "LaunchTemplateSpecification": {
+                            "LaunchTemplateId": self.setup.launch_template_id,
+                            "Version": str(version),
+                        },
+                        "Overrides": [
+                            {"InstanceType": t, "ImageId": self.image_id}
+                            for t in self.instance_types
+                        ],
+                    }
+                ],
+                TagSpecifications=[
+                    {"ResourceType": "fleet", "Tags": tags},
+                    {"ResourceType": "instance", "Tags": tags},
+                ],
+            )
+            ids = [i for group in reply.get("Instances", []) for i in group["InstanceIds"]]
+            if ids:
+                return [(i, "") for i in ids]
+            errors = reply.get("Errors", [])
+            messages = "; ".join(
+                f"{e.get('ErrorCode', '')}: {e.get('ErrorMessage', '')}" for e in errors
+            )
+            if errors and all(_iam_not_ready(e.get("ErrorMessage", "")) for e in errors):
+                return None
+            raise AnnexError(f"the spot fleet launched nothing ({messages or 'no reason given'})")
+
+        try:
+            result: list[tuple[str, str]] = self._retrying(launch)
+        finally:
+            self._drop_version(version)
+        return result
+
+    def _drop_version(self, version: int) -> None:
+        """An instant fleet reads its template once, at launch; the version can go then."""
+        try:
+            self.client("ec2").delete_launch_template_versions(
+                LaunchTemplateId=self.setup.launch_template_id, Versions=[str(version)]
+            )
+        except (ClientError, BotoCoreError, ResponseParserError) as err:
+            # ResponseParserError: moto does not implement this call (HTTP 500).
+            self.warnings.append(
+                f"launch template version {version} was left in place (harmless): {err}"[:300]
+            )
+
+    # -- looking -----------------------------------------------------------------------------
+    def _gone_reason(self, annex: AnnexRecord, now: float) -> GoneReason:
+        if now >= annex.lease_end:
+            return GoneReason.LEASE
+        if annex.off_requested:
+            return GoneReason.OFF
+        return GoneReason.EXITED
+
+    def query_instances(self, annex: AnnexRecord) -> list[WorkerRecord]:
+        found = ec2x.describe_annex(self.client("ec2"), annex.name)
+        self.seen[annex.name] = found
+        now = self.clock()
+        reason = self._gone_reason(annex, now)
+        by_id = {w.id: w for w in annex.workers}
+        for inst in found:
+            record = by_id.get(inst.id)
+            if record is None:  # launched by an interrupted create, or a fleet's late one
+                record = WorkerRecord(id=inst.id, address=inst.address, started_at=inst.launched)
+                annex.workers.append(record)
+                by_id[inst.id] = record
+            if inst.address and not record.address:
+                record.address = inst.address
+            _advance(record, inst.worker_state, reason)
+        seen = {inst.id for inst in found}
+        for record in annex.live_workers:
+            started = record.started_at or annex.created_at
+            if record.id not in seen and now - started > UNSEEN_GRACE_SECONDS:
+                record.move_to(WorkerState.GONE, reason)  # terminated long ago and purged
+        return annex.workers
+
+    def cost(self, annex: AnnexRecord, now: float | None = None) -> CostEstimate:
+        """Estimated dollars so far, from the last query_instances of this annex."""
+        ended = {w.id: w.ended_at for w in annex.workers}
+        usage = [
+            InstanceUsage(i.instance_type, i.launched, ended.get(i.id))
+            for i in self.seen.get(annex.name, [])
+        ]
+        return estimated_cost(usage, self.clock() if now is None else now)
+
+    # -- ending ------------------------------------------------------------------------------
+    def terminate_instances(self, annex: AnnexRecord, ids: Sequence[str] | None = None) -> None:
+        ec2 = self.client("ec2")
+        wanted = None if ids is None else set(ids)
+        if wanted is None:
+            fleets = ec2x.annex_fleets(ec2, annex.name)
+            for batch in ec2x.batches(fleets, ec2x.DELETE_FLEETS_BATCH):
+                ec2.delete_fleets(FleetIds=batch, TerminateInstances=True)
+        live = ec2x.describe_annex(ec2, annex.name, live_only=True)
+        targets = [i.id for i in live if wanted is None or i.id in wanted]
+        for batch in ec2x.batches(targets):
+            ec2.terminate_instances(InstanceIds=batch)
+        for record in annex.live_workers:
+            if wanted is None or record.id in wanted:
+                record.move_to(WorkerState.GONE, GoneReason.OFF)
+        if wanted is None:
+            self._clean_up(annex.name)
+
+    def _clean_up(self, name: str) -> None:
+        """Once the whole annex is ended: its token and config, its role. Best effort: the
+        reaper deletes the objects after the lease, and teardown finds leftover roles."""
+        try:
+            delete_prefix(self.client("s3"), self.setup.bucket, annex_prefix(name))
+        except (ClientError, BotoCoreError) as err:
+            self.warnings.append(f"could not delete {annex_prefix(name)}: {err}")
+        try:
+            delete_annex_identity(self.client("iam"), self.region, name)
+        except (ClientError, BotoCoreError) as err:
+            self.warnings.append(f"could not delete the role of annex {name}: {err}")
+
+    # -- renewing ----------------------------------------------------------------------------
+    def set_lease(self, annex: AnnexRecord, bundle: WorkerBundle) -> None:
+        """New token and lease.config first (workers poll them), then the lease tags the
+        reaper reads, on every live instance and fleet of the annex, in batches."""
+        upload_lease(self.client("s3"), self.setup.bucket, bundle)
+        ec2 = self.client("ec2")
+        ids = [i.id for i in ec2x.describe_annex(ec2, annex.name, live_only=True)]
+        ids += ec2x.annex_fleets(ec2, annex.name)
+        tag = [{"Key": TAG_LEASE_END, "Value": ec2x.lease_tag(annex.lease_end)}]
+        for batch in ec2x.batches(ids):
+            ec2.create_tags(Resources=batch, Tags=tag)
+
+
+def _advance(record: WorkerRecord, target: WorkerState, reason: GoneReason) -> None:
+    """Move a record forward to what EC2 reports; never backwards, never out of GONE."""
+    if not record.alive or record.state == target:
+        return
+    if target == WorkerState.GONE:
+        record.move_to(WorkerState.GONE, reason)
+        return
+    if record.state == WorkerState.REQUESTED:
+        record.move_to(WorkerState.BOOTING)
+    if target == WorkerState.RUNNING and record.state == WorkerState.BOOTING:
+        record.move_to(WorkerState.RUNNING)

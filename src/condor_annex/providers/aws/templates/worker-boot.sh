@@ -1,0 +1,265 @@
+#!/bin/bash
+# condor-annex worker boot script: the EC2 user data of every annex worker.
+# Kept as a file in the package (condor_annex/providers/aws/templates/worker-boot.sh);
+# `annex create` fills in the values marked {{...}} below and nothing else.
+#
+# At boot it
+#   1. asks the instance metadata service (IMDSv2 only: a session token, then GETs)
+#      for the instance id;
+#   2. fetches its annex's worker.config, lease.config and token from S3 (the
+#      instance role can read annexes/<its annex>/ and nothing else);
+#   3. installs them where HTCondor reads them, with the instance id filled in;
+#   4. sets TCP_FORWARDING_HOST only if the annex asked for it (workers normally reach
+#      the pool outbound through CCB and need no inbound port);
+#   5. blocks the metadata service for every user but root and condor, so jobs cannot
+#      borrow the instance role;
+#   6. re-runs itself detached as a supervisor, which starts condor_master and then
+#      - drains the worker when a spot interruption notice appears,
+#      - picks up lease renewals (a new lease.config and token in S3), and
+#      - powers the instance off once the master has exited (idle timeout or lease end;
+#        the launch template makes shutdown terminate the instance).
+#
+# Test hooks (optional; the defaults are what a real instance uses):
+#   ANNEX_IMDS_URL, or the file /etc/condor-annex/imds-url: metadata service base URL
+#   ANNEX_S3_ENDPOINT_URL (else AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL): S3 endpoint
+#   ANNEX_CONFIG_DIR   where worker.config goes (default /etc/condor/condor-annex)
+#   ANNEX_LOCAL_DIR    the worker's LOCAL_DIR, replacing the one in worker.config
+#   ANNEX_STATE_DIR    pid files and the supervisor log (default /run/condor-annex)
+#   ANNEX_POWEROFF=0   do not power off when the master exits
+#   ANNEX_BLOCK_IMDS=0 add no firewall rule for the metadata service
+#   ANNEX_POLL_SECONDS / ANNEX_REFRESH_SECONDS: spot-notice and lease polling periods
+set -eu
+umask 022
+
+# -- filled in by `annex create` ---------------------------------------------------------
+ANNEX_NAME={{annex}}
+ANNEX_BUCKET={{bucket}}
+ANNEX_PREFIX={{prefix}}
+ANNEX_REGION={{region}}
+ANNEX_TCP_FORWARDING_HOST={{tcp_forwarding_host}}  # "", "public-ipv4" or a host name
+
+# -- settings and test hooks -------------------------------------------------------------
+DEFAULT_IMDS=http://169.254.169.254
+if [ -n "${ANNEX_IMDS_URL:-}" ]; then
+    IMDS=$ANNEX_IMDS_URL
+elif [ -r /etc/condor-annex/imds-url ]; then
+    IMDS=$(cat /etc/condor-annex/imds-url)
+else
+    IMDS=$DEFAULT_IMDS
+fi
+S3_ENDPOINT=${ANNEX_S3_ENDPOINT_URL:-${AWS_ENDPOINT_URL_S3:-${AWS_ENDPOINT_URL:-}}}
+CONFIG_DIR=${ANNEX_CONFIG_DIR:-/etc/condor/condor-annex}
+STATE_DIR=${ANNEX_STATE_DIR:-/run/condor-annex}
+POLL_SECONDS=${ANNEX_POLL_SECONDS:-5}
+REFRESH_SECONDS=${ANNEX_REFRESH_SECONDS:-60}
+export CONDOR_CONFIG="$CONFIG_DIR/worker.config"
+export PATH="$PATH:/usr/sbin:/usr/bin:/sbin:/bin"
+
+log() { echo "condor-annex-boot[$ANNEX_NAME]: $*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# -- IMDSv2 ------------------------------------------------------------------------------
+IMDS_TOKEN=""
+IMDS_TOKEN_AT=0
+
+imds_token() {
+    # A session token lasts 6 hours; take a fresh one every hour.
+    if [ -z "$IMDS_TOKEN" ] || [ $((SECONDS - IMDS_TOKEN_AT)) -ge 3600 ]; then
+        IMDS_TOKEN=$(curl -sf --max-time 5 -X PUT \
+            -H "X-aws-ec2-metadata-token-ttl-seconds: 21600" "$IMDS/latest/api/token") ||
+            return 1
+        IMDS_TOKEN_AT=$SECONDS
+    fi
+}
+
+imds_get() {  # path under /latest/, e.g. meta-data/instance-id; fails on 404
+    imds_token || return 1
+    curl -sf --max-time 5 -H "X-aws-ec2-metadata-token: $IMDS_TOKEN" "$IMDS/latest/$1"
+}
+
+# -- S3 ----------------------------------------------------------------------------------
+fetch() {  # fetch PIECE DEST: one object of this annex into a file
+    local key="$ANNEX_PREFIX$1" dest=$2
+    if command -v aws >/dev/null 2>&1 && aws --version >/dev/null 2>&1; then
+        aws ${S3_ENDPOINT:+--endpoint-url "$S3_ENDPOINT"} --region "$ANNEX_REGION" \
+            s3 cp --only-show-errors "s3://$ANNEX_BUCKET/$key" "$dest"
+    elif command -v python3 >/dev/null 2>&1 && python3 -c "import boto3" 2>/dev/null; then
+        python3 - "$ANNEX_BUCKET" "$key" "$dest" "$ANNEX_REGION" "$S3_ENDPOINT" <<'PY'
+import sys, boto3
+bucket, key, dest, region, endpoint = sys.argv[1:6]
+s3 = boto3.client("s3", region_name=region, endpoint_url=endpoint or None)
+s3.download_file(bucket, key, dest)
+PY
+    else
+        die "neither the aws command nor python3 with boto3 is installed; the image needs one"
+    fi
+}
+
+# fetch_all DIR: the three pieces into DIR (token readable by root only).
+fetch_all() {
+    local piece
+    for piece in worker.config lease.config token; do
+        (umask 077 && fetch "$piece" "$1/$piece") || return 1
+    done
+}
+
+# -- installing the configuration --------------------------------------------------------
+install_config() {  # install_config FETCHED_DIR INSTANCE_ID
+    local src=$1 id=$2 config
+    config=$(sed "s/@ANNEX_INSTANCE_ID@/$id/g" "$src/worker.config")
+    if [ -n "${ANNEX_LOCAL_DIR:-}" ]; then
+        config=$(printf '%s\n' "$config" | sed \
+            -e "s|^LOCAL_DIR = .*|LOCAL_DIR = $ANNEX_LOCAL_DIR|" \
+            -e "s|^include : .*/lease.config\$|include : $ANNEX_LOCAL_DIR/lease.config|")
+    fi
+    LOCAL_DIR=$(printf '%s\n' "$config" | sed -n 's/^LOCAL_DIR = //p')
+    [ -n "$LOCAL_DIR" ] || die "worker.config has no LOCAL_DIR line"
+
+    mkdir -p "$CONFIG_DIR" "$LOCAL_DIR"
+    for sub in log spool execute lock run cred_dir; do mkdir -p "$LOCAL_DIR/$sub"; done
+    chmod 755 "$LOCAL_DIR/execute"
+    if id condor >/dev/null 2>&1; then
+        chown condor: "$LOCAL_DIR"/log "$LOCAL_DIR"/spool "$LOCAL_DIR"/execute \
+            "$LOCAL_DIR"/lock "$LOCAL_DIR"/run "$LOCAL_DIR"/cred_dir
+    fi
+    mkdir -p -m 700 "$LOCAL_DIR/passwords.d" "$LOCAL_DIR/tokens.d"
+
+    printf '%s\n' "$config" >"$CONFIG_DIR/worker.config"
+    forwarding_config >>"$CONFIG_DIR/worker.config"
+    install_lease "$src"
+}
+
+install_lease() {  # the pieces a renewal changes
+    install -m 600 "$1/token" "$LOCAL_DIR/tokens.d/annex"
+    install -m 644 "$1/lease.config" "$LOCAL_DIR/lease.config"
+}
+
+forwarding_config() {
+    local host=$ANNEX_TCP_FORWARDING_HOST
+    [ -n "$host" ] || return 0
+    if [ "$host" = public-ipv4 ]; then
+        host=$(imds_get meta-data/public-ipv4) || die "asked for public-ipv4 forwarding, but the instance has no public IPv4 address"
+    fi
+    log "setting TCP_FORWARDING_HOST = $host"
+    echo "TCP_FORWARDING_HOST = $host"
+}
+
+# -- keeping jobs away from the instance role -------------------------------------------
+block_imds() {
+    if [ "${ANNEX_BLOCK_IMDS:-1}" = 0 ]; then
+        log "not blocking the metadata service (ANNEX_BLOCK_IMDS=0)"
+    elif [ "$IMDS" != "$DEFAULT_IMDS" ]; then
+        log "metadata service is $IMDS, not the instance's; adding no firewall rule"
+    elif ! command -v iptables >/dev/null 2>&1; then
+        log "WARNING: iptables is not installed, so job users CAN reach the metadata" \
+            "service (only the launch template's hop limit of 1 keeps containers out)"
+    else
+        # A chain of our own, rebuilt on every boot: root and condor may reach the
+        # metadata service, every other user (job users) is refused.
+        local chain=CONDOR-ANNEX-IMDS
+        iptables -w -N "$chain" 2>/dev/null || iptables -w -F "$chain"
+        iptables -w -A "$chain" -m owner --uid-owner 0 -j RETURN
+        if id -u condor >/dev/null 2>&1; then
+            iptables -w -A "$chain" -m owner --uid-owner "$(id -u condor)" -j RETURN
+        fi
+        iptables -w -A "$chain" -j REJECT
+        iptables -w -C OUTPUT -d 169.254.169.254/32 -j "$chain" 2>/dev/null ||
+            iptables -w -I OUTPUT 1 -d 169.254.169.254/32 -j "$chain"
+        log "metadata service blocked for job users (iptables chain $chain)"
+    fi
+}
+
+# -- the supervisor ----------------------------------------------------------------------
+on_spot_notice() {
+    local startd
+    log "spot interruption notice: $(imds_get meta-data/spot/instance-action || true)"
+    startd="$(condor_config_val STARTD_NAME 2>/dev/null || true)"
+    startd="$startd@$(condor_config_val FULL_HOSTNAME 2>/dev/null || true)"
+    if condor_drain -graceful -reason "spot interruption" "$startd"; then
+        log "draining $startd gracefully"
+    else
+        # SIGTERM is the master's graceful shutdown: jobs are vacated back to the queue.
+        log "condor_drain failed; shutting the master down gracefully instead"
+        kill -TERM "$MASTER_PID" 2>/dev/null || true
+    fi
+}
+
+refresh_lease() {  # a renewal uploads a new lease.config and token; reconfigure on change
+    local tmp
+    tmp=$(mktemp -d)
+    if (umask 077 && fetch lease.config "$tmp/lease.config" && fetch token "$tmp/token"); then
+        if ! cmp -s "$tmp/lease.config" "$LOCAL_DIR/lease.config" ||
+            ! cmp -s "$tmp/token" "$LOCAL_DIR/tokens.d/annex"; then
+            install_lease "$tmp"
+            log "lease renewed ($(cat "$LOCAL_DIR/lease.config")); reconfiguring"
+            kill -HUP "$MASTER_PID" 2>/dev/null || true  # the master's reconfig
+        fi
+    else
+        log "could not fetch the lease (the lease may have ended); keeping the current one"
+    fi
+    rm -rf "$tmp"
+}
+
+supervise() {
+    LOCAL_DIR=$(sed -n 's/^LOCAL_DIR = //p' "$CONDOR_CONFIG")
+    condor_master -f &
+    MASTER_PID=$!
+    echo "$MASTER_PID" >"$STATE_DIR/master.pid"
+    log "condor_master started (pid $MASTER_PID)"
+    local notified=0 last_refresh=$SECONDS
+    while kill -0 "$MASTER_PID" 2>/dev/null; do
+        if [ "$notified" = 0 ] && imds_get meta-data/spot/instance-action >/dev/null 2>&1; then
+            notified=1
+            on_spot_notice
+        fi
+        if [ $((SECONDS - last_refresh)) -ge "$REFRESH_SECONDS" ]; then
+            last_refresh=$SECONDS
+            refresh_lease
+        fi
+        sleep "$POLL_SECONDS"
+    done
+    wait "$MASTER_PID" || true
+    log "condor_master has exited"
+    if [ "${ANNEX_POWEROFF:-1}" = 0 ]; then
+        log "not powering off (ANNEX_POWEROFF=0)"
+    else
+        log "powering off; the instance terminates on shutdown"
+        shutdown -h now || poweroff
+    fi
+}
+
+# -- boot --------------------------------------------------------------------------------
+boot() {
+    command -v curl >/dev/null 2>&1 || die "curl is not installed; the image needs it"
+    mkdir -p "$STATE_DIR"
+    local instance_id fetched
+    instance_id=$(imds_get meta-data/instance-id) ||
+        die "cannot read the instance id from the metadata service at $IMDS (IMDSv2)"
+    case $instance_id in
+        *[!A-Za-z0-9-]* | "") die "unexpected instance id from the metadata service" ;;
+    esac
+    log "instance $instance_id of annex $ANNEX_NAME"
+    fetched=$(mktemp -d)
+    fetch_all "$fetched" ||
+        die "cannot fetch s3://$ANNEX_BUCKET/$ANNEX_PREFIX (ended lease, or no instance role?)"
+    install_config "$fetched" "$instance_id"
+    rm -rf "$fetched"
+    log "configuration installed in $CONDOR_CONFIG"
+    block_imds
+    command -v condor_master >/dev/null 2>&1 || die "HTCondor is not installed on the image"
+    # Its own session, so nothing (cloud-init ending, a closed terminal) takes it down.
+    # Not nohup: an ignored SIGHUP would be inherited, and SIGHUP is the master's reconfig.
+    if command -v setsid >/dev/null 2>&1; then
+        setsid bash "$0" --supervise >>"$STATE_DIR/supervisor.log" 2>&1 </dev/null &
+    else
+        bash "$0" --supervise >>"$STATE_DIR/supervisor.log" 2>&1 </dev/null &
+    fi
+    echo "$!" >"$STATE_DIR/supervisor.pid"
+    log "supervisor started (pid $!, log $STATE_DIR/supervisor.log)"
+}
+
+if [ "${1:-}" = --supervise ]; then
+    supervise
+else
+    boot
+fi

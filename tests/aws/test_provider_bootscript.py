@@ -1,0 +1,247 @@
+"""The worker boot script, run as a real script against a local IMDSv2 stand-in and
+moto's S3, with stand-ins for HTCondor's programs on PATH (the full worker-joins-a-pool
+test with real HTCondor is a separate test). Also: rendering, and the price table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from condor_annex.providers.aws import SetupRecord
+from condor_annex.providers.aws.bootscript import USER_DATA_LIMIT, boot_script, script_text
+from condor_annex.providers.aws.bundleupload import upload_bundle, upload_lease
+from condor_annex.providers.aws.prices import InstanceUsage, estimated_cost, price_table
+from condor_annex.workerconfig import lease_config
+
+from .test_provider import annex, bundle
+
+INSTANCE_ID = "i-0123456789abcdef0"
+IMDS_TOKEN = "imds-session-token"
+
+
+class FakeImds(BaseHTTPRequestHandler):
+    """IMDSv2 only: GETs without a session token from PUT /latest/api/token get 401."""
+
+    spot_notice = False
+    unauthorised_gets = 0
+
+    def log_message(self, *_: Any) -> None:
+        pass
+
+    def _reply(self, code: int, body: str = "") -> None:
+        self.send_response(code)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body.encode())
+
+    def do_PUT(self) -> None:
+        ok = self.path == "/latest/api/token" and self.headers.get(
+            "X-aws-ec2-metadata-token-ttl-seconds"
+        )
+        self._reply(200, IMDS_TOKEN) if ok else self._reply(400)
+
+    def do_GET(self) -> None:
+        if self.headers.get("X-aws-ec2-metadata-token") != IMDS_TOKEN:
+            type(self).unauthorised_gets += 1
+            self._reply(401)
+        elif self.path == "/latest/meta-data/instance-id":
+            self._reply(200, INSTANCE_ID)
+        elif self.path == "/latest/meta-data/spot/instance-action" and type(self).spot_notice:
+            self._reply(200, json.dumps({"action": "terminate", "time": "2026-11-21T12:00:00Z"}))
+        else:
+            self._reply(404)
+
+
+@pytest.fixture
+def imds() -> Iterator[str]:
+    FakeImds.spot_notice = False
+    FakeImds.unauthorised_gets = 0
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeImds)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def fake_tools(bin_dir: Path, out: Path) -> None:
+    """condor_master that reports start, HUP (reconfig) and TERM; condor_drain that logs."""
+    bin_dir.mkdir()
+    tools = {
+        "condor_master": f"""#!/bin/bash
+echo "$CONDOR_CONFIG $*" > {out}/master.started
+trap 'echo hup >> {out}/master.hup' HUP
+trap 'echo term > {out}/master.term; exit 0' TERM
+while [ ! -e {out}/master.stop ]; do sleep 0.1; done
+""",
+        "condor_drain": f'#!/bin/sh\necho "$*" > {out}/drain\n',
+        "condor_config_val": "#!/bin/sh\necho name-of-$1\n",
+    }
+    for name, text in tools.items():
+        (bin_dir / name).write_text(text)
+        (bin_dir / name).chmod(0o755)
+
+
+def wait_until(check: Callable[[], bool], what: str, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def test_boot_script_fetches_installs_renews_and_drains(
+    session: Any, objects_allowed: SetupRecord, imds: str, aws_env: str, tmp_path: Path
+) -> None:
+    record = annex("boot", 1)
+    s3 = session.client("s3")
+    upload_bundle(s3, objects_allowed.bucket, bundle(record, token="eyJ-first"))
+    script = tmp_path / "user-data.sh"
+    script.write_text(boot_script("boot", objects_allowed.bucket, "us-east-1"))
+    out, state = tmp_path / "out", tmp_path / "run"
+    out.mkdir()
+    fake_tools(tmp_path / "bin", out)
+    env = {
+        "PATH": f"{tmp_path / 'bin'}:{Path(sys.executable).parent}:/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "ANNEX_IMDS_URL": imds,
+        "ANNEX_S3_ENDPOINT_URL": aws_env,
+        "ANNEX_CONFIG_DIR": str(tmp_path / "etc"),
+        "ANNEX_LOCAL_DIR": str(tmp_path / "local"),
+        "ANNEX_STATE_DIR": str(state),
+        "ANNEX_POWEROFF": "0",
+        "ANNEX_POLL_SECONDS": "0.2",
+        "ANNEX_REFRESH_SECONDS": "1",
+    }
+    proc = subprocess.run(
+        ["bash", str(script)], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "eyJ" not in proc.stdout + proc.stderr  # the token is never printed
+    try:
+        wait_until((out / "master.started").exists, "condor_master to start")
+        config = (tmp_path / "etc" / "worker.config").read_text()
+        assert f"MASTER_NAME = {INSTANCE_ID}" in config
+        assert "@ANNEX_INSTANCE_ID@" not in config
+        assert f"LOCAL_DIR = {tmp_path / 'local'}" in config
+        assert f"include : {tmp_path / 'local'}/lease.config" in config
+        assert "TCP_FORWARDING_HOST" not in config  # not asked for
+        assert (out / "master.started").read_text().split()[0] == str(
+            tmp_path / "etc" / "worker.config"
+        )
+        token = tmp_path / "local" / "tokens.d" / "annex"
+        assert token.read_text() == "eyJ-first"
+        assert token.stat().st_mode & 0o777 == 0o600
+        assert "not the instance's; adding no firewall rule" in proc.stderr
+        assert FakeImds.unauthorised_gets == 0  # every GET carried an IMDSv2 token
+
+        # A renewal: new lease and token in S3 -> installed, master reconfigured (HUP).
+        record.lease_end += 3600
+        upload_lease(s3, objects_allowed.bucket, bundle(record, token="eyJ-second"))
+        wait_until(lambda: token.read_text() == "eyJ-second", "the renewed token")
+        wait_until((out / "master.hup").exists, "the master's reconfig")
+        lease = (tmp_path / "local" / "lease.config").read_text()
+        assert lease == lease_config(record.lease_end)
+
+        # A spot interruption notice: the worker is drained gracefully.
+        FakeImds.spot_notice = True
+        wait_until((out / "drain").exists, "condor_drain")
+        assert (out / "drain").read_text().startswith("-graceful")
+
+        # The master leaves (idle or lease end): the supervisor ends too (no poweroff here).
+        (out / "master.stop").touch()
+        pid = int((state / "supervisor.pid").read_text())
+        wait_until(lambda: not _alive(pid), "the supervisor to exit")
+        assert "not powering off" in (state / "supervisor.log").read_text()
+    finally:
+        (out / "master.stop").touch()
+        for name in ("supervisor.pid", "master.pid"):
+            if (state / name).exists():
+                _stop(int((state / name).read_text()))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie of ours counts as gone.
+    stat = Path(f"/proc/{pid}/stat")
+    return not (stat.exists() and stat.read_text().split()[2] == "Z")
+
+
+def _stop(pid: int) -> None:
+    if _alive(pid):
+        os.kill(pid, signal.SIGTERM)
+
+
+def test_boot_script_fails_clearly_without_its_objects(
+    session: Any, objects_allowed: SetupRecord, imds: str, aws_env: str, tmp_path: Path
+) -> None:
+    script = tmp_path / "user-data.sh"
+    script.write_text(boot_script("missing", objects_allowed.bucket, "us-east-1"))
+    env = {
+        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "ANNEX_IMDS_URL": imds,
+        "ANNEX_S3_ENDPOINT_URL": aws_env,
+        "ANNEX_CONFIG_DIR": str(tmp_path / "etc"),
+        "ANNEX_STATE_DIR": str(tmp_path / "run"),
+    }
+    proc = subprocess.run(
+        ["bash", str(script)], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert proc.returncode == 1
+    assert "cannot fetch s3://" in proc.stderr
+
+
+def test_rendering_quotes_values_and_fits_user_data() -> None:
+    text = boot_script("a-b", "bucket", "eu-west-1", tcp_forwarding_host="public-ipv4")
+    assert "ANNEX_NAME=a-b\n" in text
+    assert "ANNEX_PREFIX=annexes/a-b/\n" in text
+    assert "ANNEX_TCP_FORWARDING_HOST=public-ipv4 " in text
+    assert "{{" not in text.split("set -eu", 1)[1]
+    assert len(text.encode()) < USER_DATA_LIMIT
+    hostile = boot_script("x", "b; rm -rf /", "us-east-1")
+    assert "ANNEX_BUCKET='b; rm -rf /'" in hostile
+    subprocess.run(["bash", "-n"], input=text, text=True, check=True)
+
+
+@pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not installed")
+def test_boot_script_is_shellcheck_clean(tmp_path: Path) -> None:
+    path = tmp_path / "worker-boot.sh"
+    path.write_text(script_text())
+    subprocess.run(["shellcheck", str(path)], check=True)
+
+
+def test_price_table_says_its_age_and_prices_usage() -> None:
+    table = price_table()
+    assert table.as_of == "2026-11"
+    assert table.prices["m4.large"] > 0
+    price = table.prices["m7i.large"]
+    usage = [
+        InstanceUsage("m7i.large", started_at=0.0, ended_at=3600.0),  # 1 h
+        InstanceUsage("m7i.large", started_at=1800.0),  # still running: 0.5 h at now
+        InstanceUsage("x9.mystery", started_at=0.0),
+        InstanceUsage("m7i.large", started_at=None),  # never started
+    ]
+    estimate = estimated_cost(usage, now=3600.0)
+    assert estimate.dollars == pytest.approx(1.5 * price)
+    assert estimate.unpriced_types == ["x9.mystery"]
+    assert "as of 2026-11" in estimate.line()
