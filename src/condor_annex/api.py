@@ -9,10 +9,12 @@ print(annexes.status("demo")[0].slots)
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from condor_annex import poolquery
 from condor_annex.errors import AnnexError, UsageError
@@ -26,11 +28,16 @@ from condor_annex.store import Store
 from condor_annex.waiting import wait_for
 from condor_annex.workerconfig import WorkerBundle
 
+if TYPE_CHECKING:
+    from condor_annex.providers.aws.options import AwsOptions
+
 Say = Callable[[str], None]
 Confirm = Callable[[str], bool]
 
 # Tokens outlive the lease by this much, so a worker can still report while it leaves.
 TOKEN_SLACK_SECONDS = 300
+# Collector names no cloud worker can reach.
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1", "[::1]")
 
 
 class Cancelled(AnnexError):
@@ -42,10 +49,17 @@ def _quiet(_: str) -> None:
 
 
 class Annexes:
-    def __init__(self, home: Path | None = None, settings: Settings | None = None) -> None:
+    def __init__(
+        self,
+        home: Path | None = None,
+        settings: Settings | None = None,
+        aws: AwsOptions | None = None,
+    ) -> None:
         self.settings = settings or load_settings()
         self.store = Store(home or self.settings.home)
+        self.aws = aws
         self._runtime: Runtime | None = None
+        self._providers: dict[tuple[str, str], Provider] = {}
 
     # -- plumbing ----------------------------------------------------------------------
     @property
@@ -65,8 +79,17 @@ class Annexes:
         pool.connect()
         return info
 
-    def provider(self, name: str | None = None) -> Provider:
-        return get_provider(name or self.settings.provider, self.store)
+    def provider(self, name: str | None = None, record: AnnexRecord | None = None) -> Provider:
+        """The provider for new annexes (`name`) or for an existing one (`record`, whose
+        own provider and region win). One instance per place, so clients are reused."""
+        if record is not None:
+            name, region = record.provider, record.region
+        else:
+            name, region = name or self.settings.provider, ""
+        key = (name, region)
+        if key not in self._providers:
+            self._providers[key] = get_provider(name, self.store, aws=self.aws, region=region)
+        return self._providers[key]
 
     def request(
         self,
@@ -97,7 +120,7 @@ class Annexes:
         for record in self.store.annexes():
             if record.provider == "local":
                 with self.store.lock():
-                    self.provider("local").terminate_instances(record)
+                    self.provider(record=record).terminate_instances(record)
                     self.store.delete_annex(record.name)
         self.pool.down()
 
@@ -108,47 +131,54 @@ class Annexes:
         return self.pool.tool(argv, user=user, cwd=cwd)
 
     # -- annexes -----------------------------------------------------------------------
-    def describe(self, request: AnnexRequest, provider: str) -> str:
-        return (
-            f"Will start {request.count} {provider} worker{'s' if request.count != 1 else ''} "
-            f"({request.cpus} CPU, {request.memory_mb} MB each) in annex '{request.name}' "
-            f"for {request.lease_seconds}s; each leaves after {request.idle_seconds}s idle."
-        )
-
     def create(
         self,
         request: AnnexRequest,
         provider: str | None = None,
         confirm: Confirm | None = None,
         say: Say = _quiet,
+        pool_address: str | None = None,
     ) -> AnnexRecord:
-        """Start the annex's workers. Every check runs before anything is created."""
+        """Start the annex's workers. Every check runs before anything is created.
+
+        `pool_address` is the collector as the workers reach it (a seed's public name);
+        it defaults to the local pool's own address.
+        """
         chosen = self.provider(provider)
+        chosen.prepare(request)
         info = self._connected_pool()
         if self.store.has_annex(request.name):
             existing = self.store.load_annex(request.name)
-            self.provider(existing.provider).query_instances(existing)
+            self.provider(record=existing).query_instances(existing)
             if existing.live_workers:
                 raise UsageError(
                     f"annex {request.name!r} already has {len(existing.live_workers)} live "
                     "workers; renew it, turn it off, or pick another name"
                 )
-        summary = self.describe(request, chosen.name)
+        collector = pool_address or info.collector
+        if chosen.name != "local" and collector.split(":")[0] in LOOPBACK_NAMES:
+            say(
+                f"Warning: cloud workers cannot reach the pool at {collector}; "
+                "give --pool-address with the seed's public name."
+            )
+        summary = chosen.describe(request)
         say(summary)
         if confirm is not None and not confirm(summary):
             raise Cancelled("nothing was started")
-        record = AnnexRecord.from_request(request, chosen.name)
-        bundle = self._bundle(record, info)
+        record = AnnexRecord.from_request(request, chosen.name, chosen.region)
+        bundle = self._bundle(record, info, collector)
         with self.store.lock():
             record.workers = chosen.run_instances(record, bundle, request.count)
             self.store.save_annex(record)
         return record
 
-    def _bundle(self, record: AnnexRecord, info: PoolInfo) -> WorkerBundle:
+    def _bundle(
+        self, record: AnnexRecord, info: PoolInfo, collector: str | None = None
+    ) -> WorkerBundle:
         lifetime = int(record.lease_end - time.time()) + TOKEN_SLACK_SECONDS
         return WorkerBundle(
             annex_name=record.name,
-            collector=info.collector,
+            collector=collector or info.collector,
             uid_domain=UID_DOMAIN,
             annex_domain=ANNEX_DOMAIN,
             lease_end=record.lease_end,
@@ -161,26 +191,22 @@ class Annexes:
     def _refreshed(self, name: str) -> AnnexRecord:
         with self.store.lock():
             record = self.store.load_annex(name)
-            self.provider(record.provider).query_instances(record)
+            self.provider(record=record).query_instances(record)
             self.store.save_annex(record)
         return record
 
-    def _wait_for_masters(self, record: AnnexRecord, say: Say, timeout: float = 20) -> None:
-        """condor_off finds workers through their master ads; give late ones a moment.
-
-        Workers whose master never shows up are ended through the provider afterwards.
-        """
+    def _workers_in_pool(self, record: AnnexRecord, wait: float) -> set[str]:
+        """The live workers whose master ads are in the pool (condor_off -annex finds
+        workers through them); fresh workers get up to `wait` seconds to show up."""
         collector = self._connected_pool().collector
         live = {w.id for w in record.live_workers}
-        try:
-            wait_for(
-                lambda: live <= set(poolquery.annex_masters(collector, record.name)),
-                timeout,
-                "the annex's masters to appear in the pool",
-                interval=0.5,
-            )
-        except TimeoutError:
-            say(f"Some workers of '{record.name}' are not in the pool; ending them directly.")
+
+        def present() -> set[str]:
+            return live & set(poolquery.annex_masters(collector, record.name))
+
+        with contextlib.suppress(TimeoutError):
+            wait_for(lambda: present() == live, wait, "the annex's masters", interval=0.5)
+        return present()
 
     def status(self, name: str | None = None) -> list[AnnexStatus]:
         names = [name] if name else self.store.annex_names()
@@ -189,7 +215,8 @@ class Annexes:
         result = []
         for record in records:
             slots = poolquery.annex_slots(collector, record.name) if collector else []
-            result.append(annex_status(record, slots))
+            provider = self.provider(record=record)
+            result.append(annex_status(record, slots, cost=provider.cost(record)))
         return result
 
     def renew(self, name: str, lease_seconds: int) -> AnnexRecord:
@@ -205,7 +232,7 @@ class Annexes:
         with self.store.lock():
             record = self.store.load_annex(name)
             record.lease_end = time.time() + lease_seconds
-            self.provider(record.provider).set_lease(record, self._bundle(record, info))
+            self.provider(record=record).set_lease(record, self._bundle(record, info))
             self.store.save_annex(record)
         return record
 
@@ -215,30 +242,43 @@ class Annexes:
         """Ask the pool to turn the annex off (condor_off -annex), then end what is left.
 
         graceful=True lets running jobs finish (condor_off -peaceful); otherwise jobs are
-        evicted back to the queue. Either way every worker is gone on return.
+        evicted back to the queue. Workers not in the pool are ended through the provider
+        at once, and whatever has not left by the timeout after them. Either way every
+        worker is gone on return, and the provider has removed the annex's credentials.
         """
         record = self._refreshed(name)
         with self.store.lock():
             record = self.store.load_annex(name)
             record.off_requested = True
             self.store.save_annex(record)
-        provider = self.provider(record.provider)
+        provider = self.provider(record=record)
+        in_pool: set[str] = set()
         if record.live_workers and self.pool.is_up():
-            self._wait_for_masters(record, say)
+            in_pool = self._workers_in_pool(record, provider.join_wait_seconds)
+        if in_pool:
             argv = ["condor_off", "-peaceful" if graceful else "-graceful", "-annex", name]
             proc = subprocess.run(
                 self.tool(argv, cwd=Path("/")), capture_output=True, text=True, check=False
             )
             if proc.returncode != 0:
                 say(f"condor_off did not reach every worker ({proc.stderr.strip()[:200]})")
-        if timeout is None:
-            timeout = max(60.0, record.lease_end - time.time()) if graceful else 60.0
-        say(f"Waiting for {len(record.live_workers)} workers of '{name}' to leave...")
-        try:
-            wait_for(lambda: not self._refreshed(name).live_workers, timeout, "workers to leave")
-        except TimeoutError:
-            with self.store.lock():
-                record = self.store.load_annex(name)
-                provider.terminate_instances(record)
-                self.store.save_annex(record)
+            if timeout is None:
+                timeout = max(60.0, record.lease_end - time.time()) if graceful else 60.0
+            say(f"Waiting for {len(in_pool)} workers of '{name}' to leave the pool...")
+            try:
+                wait_for(
+                    lambda: not in_pool & {w.id for w in self._refreshed(name).live_workers},
+                    timeout,
+                    "workers to leave",
+                )
+            except TimeoutError:
+                say(f"Some workers of '{name}' did not leave in {timeout:g}s; ending them.")
+        with self.store.lock():
+            record = self.store.load_annex(name)
+            if record.live_workers:
+                say(f"Ending {len(record.live_workers)} workers of '{name}' directly.")
+            provider.terminate_instances(record)
+            self.store.save_annex(record)
+        for warning in provider.warnings:
+            say(f"Warning: {warning}")
         return self._refreshed(name)

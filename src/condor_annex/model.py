@@ -79,13 +79,16 @@ class AnnexRecord:
     created_at: float = field(default_factory=time.time)
     off_requested: bool = False
     workers: list[WorkerRecord] = field(default_factory=list)
+    # Where within the provider the workers run (an AWS region); "" for the local one.
+    region: str = ""
 
     @classmethod
-    def from_request(cls, request: AnnexRequest, provider: str) -> AnnexRecord:
+    def from_request(cls, request: AnnexRequest, provider: str, region: str = "") -> AnnexRecord:
         now = time.time()
         return cls(
             name=request.name,
             provider=provider,
+            region=region,
             requested=request.count,
             lease_end=now + request.lease_seconds,
             idle_seconds=request.idle_seconds,

@@ -9,6 +9,7 @@ from typing import Any
 
 from condor_annex.model import AnnexRecord
 from condor_annex.poolquery import Slot
+from condor_annex.providers.base import Cost
 
 
 @dataclass
@@ -27,12 +28,17 @@ class AnnexStatus:
     idle_seconds: int
     # Running instances whose startd is not in the pool (the classic cross-check).
     not_in_pool: list[str] = field(default_factory=list)
+    # Estimated dollars so far and what the estimate rests on (None: nothing billed).
+    cost_dollars: float | None = None
+    cost_note: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def annex_status(record: AnnexRecord, slots: list[Slot], now: float | None = None) -> AnnexStatus:
+def annex_status(
+    record: AnnexRecord, slots: list[Slot], now: float | None = None, cost: Cost | None = None
+) -> AnnexStatus:
     now = time.time() if now is None else now
     live = record.live_workers
     gone = [w for w in record.workers if not w.alive]
@@ -52,4 +58,6 @@ def annex_status(record: AnnexRecord, slots: list[Slot], now: float | None = Non
         lease_left_seconds=max(0.0, record.lease_end - now),
         idle_seconds=record.idle_seconds,
         not_in_pool=sorted(w.id for w in live if w.id not in in_pool),
+        cost_dollars=None if cost is None else cost.dollars,
+        cost_note="" if cost is None else cost.line(),
     )

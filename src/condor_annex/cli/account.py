@@ -14,40 +14,21 @@ from typing import Any
 import click
 
 from condor_annex.api import Annexes
+from condor_annex.cli import awsoptions
 
 Say = Callable[[str], None]
 
 
 def aws_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """--provider, --region and the classic key-file options, shared by every command here."""
-    for option in reversed(
-        [
-            click.option(
-                "--provider",
-                type=click.Choice(["local", "aws"]),
-                default="aws",
-                show_default=True,
-                help="Which provider's account to act on.",
-            ),
-            click.option(
-                "--region",
-                help="AWS region [default: ANNEX_DEFAULT_AWS_REGION, "
-                "the AWS configuration, else us-east-1].",
-            ),
-            click.option(
-                "--access-key-file",
-                type=click.Path(path_type=Path),
-                help="File holding the access key id (mode 0600).",
-            ),
-            click.option(
-                "--secret-key-file",
-                type=click.Path(path_type=Path),
-                help="File holding the secret access key (mode 0600).",
-            ),
-        ]
-    ):
-        command = option(command)
-    return command
+    """--provider plus the shared credential options, on every command here."""
+    command = awsoptions.credentials(command)
+    return click.option(
+        "--provider",
+        type=click.Choice(["local", "aws"]),
+        default="aws",
+        show_default=True,
+        help="Which provider's account to act on.",
+    )(command)
 
 
 def _session(region: str | None, access: Path | None, secret: Path | None) -> Any:

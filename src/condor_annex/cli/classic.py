@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from rich.console import Console
 
@@ -21,6 +21,9 @@ from condor_annex.api import Annexes
 from condor_annex.cli.render import print_status, status_json
 from condor_annex.durations import parse_duration
 from condor_annex.errors import AnnexError, UsageError
+
+if TYPE_CHECKING:
+    from condor_annex.providers.aws.options import AwsOptions
 
 PROG = "condor_annex"
 console = Console(highlight=False)
@@ -75,30 +78,47 @@ def _account(args: argparse.Namespace) -> int:
     return 0 if all(r.ok for r in check_setup(session, _say)) else 1
 
 
+def _aws_options(args: argparse.Namespace) -> AwsOptions | None:
+    """The -aws-* and -tag flags; None when none was given (then the default provider)."""
+    given = [
+        args.aws_region,
+        args.aws_access_key_file,
+        args.aws_secret_key_file,
+        args.aws_on_demand_instance_type,
+        args.aws_on_demand_ami_id,
+        args.tag,
+    ]
+    if not any(given):
+        return None
+    from condor_annex.providers.aws.options import AwsOptions
+
+    return AwsOptions(
+        region=args.aws_region,
+        access_key_file=args.aws_access_key_file,
+        secret_key_file=args.aws_secret_key_file,
+        instance_type=args.aws_on_demand_instance_type,
+        image_id=args.aws_on_demand_ami_id,
+        tags=dict(args.tag or []),
+        classic=True,
+    )
+
+
 def _create(annexes: Annexes, args: argparse.Namespace) -> int:
-    if args.aws_on_demand_instance_type or args.aws_on_demand_ami_id or args.tag:
-        raise UsageError(
-            "-aws-on-demand-* and -tag need the AWS provider, whose create path is not built "
-            "yet; leave them out to use the local provider"
-        )
     lease = parse_duration(args.duration, "-duration") if args.duration else None
     idle = parse_duration(args.idle, "-idle") if args.idle else None
     request = annexes.request(args.name, args.count, lease, idle)
-    question = (
-        f"Will request {request.count} {annexes.settings.provider} worker(s) for "
-        f"{_hours(request.lease_seconds)}. Each will terminate after being idle for "
-        f"{_hours(request.idle_seconds)}. Is that OK? (Type 'yes' or 'no')"
-    )
+    # Any -aws-* flag means AWS, as the classic tool always did; else the configured one.
+    provider = "aws" if annexes.aws is not None else None
 
-    def confirm(_: str) -> bool:
+    def confirm(_summary: str) -> bool:  # the summary was just said
         if args.yes:
             return True
         if not sys.stdin.isatty():
             raise UsageError("not confirmed; pass -yes to go ahead without a prompt")
-        _say(question)
+        _say("Is that OK? (Type 'yes' or 'no')")
         return input().strip().lower() == "yes"
 
-    record = annexes.create(request, confirm=confirm)
+    record = annexes.create(request, provider, confirm=confirm, say=_say)
     _say(f"Started {len(record.workers)} workers in annex '{record.name}'.")
     return 0
 
@@ -107,7 +127,7 @@ def run(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     if args.setup is not None or args.check_setup:
         return _account(args)
-    annexes = Annexes()
+    annexes = Annexes(aws=_aws_options(args))
     if args.status:
         statuses = annexes.status(args.name)
         if args.classad:

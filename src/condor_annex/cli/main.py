@@ -5,11 +5,13 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
 
 from condor_annex.api import Annexes
+from condor_annex.cli import awsoptions
 from condor_annex.cli.account import register as register_account_commands
 from condor_annex.cli.params import DURATION, MEMORY
 from condor_annex.cli.render import print_status, status_json
@@ -121,6 +123,8 @@ def exec_(user: str | None, command: tuple[str, ...]) -> None:
     type=click.Choice(KNOWN),
     help="Where workers run [default: ANNEX_DEFAULT_PROVIDER, else local].",
 )
+@awsoptions.launch
+@awsoptions.credentials
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 def create(
     name: str,
@@ -131,14 +135,18 @@ def create(
     memory: int,
     provider: str | None,
     yes: bool,
+    pool_address: str | None,
+    **aws: Any,
 ) -> None:
     """Start an annex of COUNT workers named NAME."""
-    annexes = Annexes()
+    annexes = Annexes(aws=awsoptions.aws_options(aws))
     lease = duration or annexes.settings.lease_seconds
     if idle is None:
         idle = min(annexes.settings.idle_seconds, lease)
     request = annexes.request(name, count, lease, idle, cpus, memory)
-    record = annexes.create(request, provider, confirm=confirm_or_refuse(yes), say=say)
+    record = annexes.create(
+        request, provider, confirm=confirm_or_refuse(yes), say=say, pool_address=pool_address
+    )
     say(
         f"Started {len(record.workers)} workers in annex '{name}'. "
         f"See them with: annex status {name}"
@@ -148,9 +156,10 @@ def create(
 @cli.command()
 @click.argument("name", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def status(name: str | None, as_json: bool) -> None:
-    """Workers, slots, lease and idle limits of one annex or all."""
-    statuses = Annexes().status(name)
+@awsoptions.credentials
+def status(name: str | None, as_json: bool, **aws: Any) -> None:
+    """Workers, slots, lease, idle limit and cost of one annex or all."""
+    statuses = Annexes(aws=awsoptions.aws_options(aws)).status(name)
     if as_json:
         click.echo(status_json(statuses))
     else:
@@ -160,18 +169,20 @@ def status(name: str | None, as_json: bool) -> None:
 @cli.command()
 @click.argument("name")
 @click.option("--duration", type=DURATION, required=True, help="New lease, counted from now.")
-def renew(name: str, duration: int) -> None:
+@awsoptions.credentials
+def renew(name: str, duration: int, **aws: Any) -> None:
     """Move the lease end of a running annex."""
-    record = Annexes().renew(name, duration)
+    record = Annexes(aws=awsoptions.aws_options(aws)).renew(name, duration)
     say(f"Annex '{name}' now ends in {duration}s ({len(record.live_workers)} workers).")
 
 
 @cli.command()
 @click.argument("name")
 @click.option("--graceful", is_flag=True, help="Let running jobs finish first.")
-def off(name: str, graceful: bool) -> None:
+@awsoptions.credentials
+def off(name: str, graceful: bool, **aws: Any) -> None:
     """Turn an annex off now (like condor_off -annex NAME); all workers are gone after."""
-    record = Annexes().off(name, graceful=graceful, say=say)
+    record = Annexes(aws=awsoptions.aws_options(aws)).off(name, graceful=graceful, say=say)
     say(f"Annex '{name}' is off: {len(record.workers)} workers gone.")
 
 

@@ -47,3 +47,39 @@ class MemorySize(click.ParamType):
 
 DURATION = Duration()
 MEMORY = MemorySize()
+
+
+class Tag(click.ParamType):
+    """KEY=VALUE; converts to a (key, value) pair."""
+
+    name = "KEY=VALUE"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> tuple[str, str]:
+        if isinstance(value, tuple):
+            return value
+        key, sep, tag_value = str(value).partition("=")
+        if not sep or not key.strip():
+            self.fail(f"{value!r} is not KEY=VALUE, e.g. --tag project=cms", param, ctx)
+        return key.strip(), tag_value
+
+
+class TypeList(click.ParamType):
+    """a,b,c: instance types; converts to a tuple of names."""
+
+    name = "TYPE,TYPE,..."
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> tuple[str, ...]:
+        if isinstance(value, tuple):
+            return value
+        names = tuple(n.strip() for n in str(value).split(",") if n.strip())
+        if not names:
+            self.fail("give at least one instance type, e.g. m5.large,m6i.large", param, ctx)
+        return names
+
+
+TAG = Tag()
+TYPE_LIST = TypeList()

@@ -47,6 +47,8 @@ def print_status(statuses: Sequence[AnnexStatus], console: Console) -> None:
         return
     console.print(status_table(statuses))
     for s in statuses:
+        if s.cost_note:
+            console.print(f"{s.name}: cost {s.cost_note}", markup=False)
         if s.not_in_pool:
             console.print(
                 f"[yellow]{s.name}: {len(s.not_in_pool)} running but not in the pool:[/] "

@@ -11,14 +11,36 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from condor_annex.model import AnnexRecord, WorkerRecord
+from condor_annex.model import AnnexRecord, AnnexRequest, WorkerRecord
 from condor_annex.workerconfig import WorkerBundle
+
+
+class Cost(Protocol):
+    """An estimate of what an annex has cost so far."""
+
+    dollars: float
+
+    def line(self) -> str: ...
 
 
 class Provider(Protocol):
     name: str
+    # Where the workers run within the provider (an AWS region; "" when there is one place).
+    region: str
     # How long after a lease ends the provider's backstop ends a worker that is still alive.
     lease_grace_seconds: float
+    # How long `off` waits for fresh workers' master ads before ending them directly.
+    join_wait_seconds: float
+    # Best-effort steps that failed (for the caller to show); never secrets.
+    warnings: list[str]
+
+    def describe(self, request: AnnexRequest) -> str:
+        """What creating `request` will start, for the confirmation question."""
+        ...
+
+    def prepare(self, request: AnnexRequest) -> None:
+        """Check everything a launch needs (UsageError if not) before anything is made."""
+        ...
 
     def run_instances(
         self, annex: AnnexRecord, bundle: WorkerBundle, count: int
@@ -36,4 +58,8 @@ class Provider(Protocol):
 
     def set_lease(self, annex: AnnexRecord, bundle: WorkerBundle) -> None:
         """Carry a new lease end (annex.lease_end) and a fresh token to live workers."""
+        ...
+
+    def cost(self, annex: AnnexRecord) -> Cost | None:
+        """The annex's cost so far (None where nothing is billed), from the last query."""
         ...

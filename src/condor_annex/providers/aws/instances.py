@@ -14,8 +14,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
+
+from condor_annex.errors import UsageError
 from condor_annex.lifecycle import WorkerState
-from condor_annex.providers.aws.reaper import TAG_ANNEX, TAG_LEASE_END, TAG_MANAGED, TAG_POOL
+from condor_annex.providers.aws.reaper import (
+    TAG_ANNEX,
+    TAG_ENDED_BY,
+    TAG_LEASE_END,
+    TAG_MANAGED,
+    TAG_POOL,
+)
 
 PAGE_SIZE = 1000
 BATCH = 1000  # TerminateInstances and CreateTags take up to 1000 ids per call
@@ -44,6 +53,7 @@ class Instance:
     spot: bool
     launched: float | None
     annex: str
+    ended_by: str = ""  # "lease" once the reaper has ended it
 
     @property
     def worker_state(self) -> WorkerState:
@@ -94,6 +104,7 @@ def _epoch(value: Any) -> float | None:
 
 
 def to_instance(raw: dict[str, Any]) -> Instance:
+    tags = tag_dict(raw.get("Tags"))
     return Instance(
         id=raw["InstanceId"],
         state=raw["State"]["Name"],
@@ -101,7 +112,8 @@ def to_instance(raw: dict[str, Any]) -> Instance:
         instance_type=raw.get("InstanceType", ""),
         spot=raw.get("InstanceLifecycle") == "spot",
         launched=_epoch(raw.get("LaunchTime")),
-        annex=tag_dict(raw.get("Tags")).get(TAG_ANNEX, ""),
+        annex=tags.get(TAG_ANNEX, ""),
+        ended_by=tags.get(TAG_ENDED_BY, ""),
     )
 
 
@@ -143,3 +155,19 @@ def batches(items: Sequence[str], size: int | None = None) -> Iterator[list[str]
     size = size or BATCH
     for start in range(0, len(items), size):
         yield list(items[start : start + size])
+
+
+def check_image(ec2: Any, image_id: str) -> None:
+    """The image must exist and be visible to the account, or the launch fails later."""
+    if not image_id:
+        raise UsageError("no image given; use --image AMI or set ANNEX_DEFAULT_ODI_IMAGE_ID")
+    try:
+        images = ec2.describe_images(ImageIds=[image_id])["Images"]
+    except ClientError as err:
+        code = err.response.get("Error", {}).get("Code", "")
+        if "InvalidAMIID" in code:
+            images = []
+        else:
+            raise
+    if not images:
+        raise UsageError(f"image {image_id} does not exist in this region; check --image")

@@ -20,11 +20,16 @@ from botocore.parsers import ResponseParserError
 
 from condor_annex.errors import AnnexError, UsageError
 from condor_annex.lifecycle import GoneReason, WorkerState
-from condor_annex.model import AnnexRecord, WorkerRecord
+from condor_annex.model import AnnexRecord, AnnexRequest, WorkerRecord
 from condor_annex.providers.aws import instances as ec2x
 from condor_annex.providers.aws.bootscript import boot_script
 from condor_annex.providers.aws.bundleupload import upload_bundle, upload_lease
-from condor_annex.providers.aws.prices import CostEstimate, InstanceUsage, estimated_cost
+from condor_annex.providers.aws.prices import (
+    CostEstimate,
+    InstanceUsage,
+    estimated_cost,
+    price_table,
+)
 from condor_annex.providers.aws.reaper import TAG_LEASE_END, annex_prefix, delete_prefix
 from condor_annex.providers.aws.setuprecord import SetupRecord
 from condor_annex.providers.aws.workeridentity import (
@@ -67,9 +72,15 @@ def _check_tags(tags: dict[str, str]) -> dict[str, str]:
     return dict(tags)
 
 
+def _hours(seconds: float) -> str:
+    return f"{seconds / 3600:g} hours"
+
+
 class AwsProvider:
     name = "aws"
     lease_grace_seconds = LEASE_GRACE_SECONDS
+    # A worker not in the pool when `off` starts is ended through the API at once.
+    join_wait_seconds = 0.0
 
     def __init__(
         self,
@@ -111,6 +122,28 @@ class AwsProvider:
         return self._clients[service]
 
     # -- creating --------------------------------------------------------------------------
+    def describe(self, request: AnnexRequest) -> str:
+        """The classic question, plus where and the most it can cost at list prices."""
+        if self.spot:
+            what = f"{request.count} spot instances ({', '.join(self.instance_types)})"
+            worst = max(price_table().prices.get(t, 0.0) for t in self.instance_types)
+        else:
+            what = f"{request.count} {self.instance_type} on-demand instances"
+            worst = price_table().prices.get(self.instance_type, 0.0)
+        text = (
+            f"Will request {what} in {self.region} for {_hours(request.lease_seconds)}. "
+            f"Each instance will terminate after being idle for {_hours(request.idle_seconds)}."
+        )
+        if worst:
+            bound = worst * request.count * request.lease_seconds / 3600
+            text += f" At most about ${bound:.2f} at on-demand list prices."
+        return text
+
+    def prepare(self, request: AnnexRequest) -> None:
+        if request.count < 1:
+            raise UsageError(f"count {request.count} is below 1")
+        ec2x.check_image(self.client("ec2"), self.image_id)
+
     def run_instances(
         self, annex: AnnexRecord, bundle: WorkerBundle, count: int
     ) -> list[WorkerRecord]:
@@ -316,7 +349,8 @@ class AwsProvider:
                 by_id[inst.id] = record
             if inst.address and not record.address:
                 record.address = inst.address
-            _advance(record, inst.worker_state, reason)
+            ended = GoneReason.LEASE if inst.ended_by == "lease" else reason
+            _advance(record, inst.worker_state, ended)
         seen = {inst.id for inst in found}
         for record in annex.live_workers:
             started = record.started_at or annex.created_at

@@ -33,6 +33,8 @@ TAG_MANAGED = "condor-annex:managed"
 TAG_ANNEX = "condor-annex:annex"
 TAG_LEASE_END = "condor-annex:lease-end"
 TAG_POOL = "condor-annex:pool"
+# Set by the reaper on what it ends, so status can say "lease" rather than "exited".
+TAG_ENDED_BY = "condor-annex:ended-by"
 CONFIG_PREFIX = "annexes/"
 
 LIVE_STATES = ("pending", "running", "stopping", "stopped")
@@ -161,6 +163,14 @@ def _call(report: ReapReport, what: str, fn: Any, **kwargs: Any) -> Any:
 
 def _terminate(ec2: Any, ids: set[str], report: ReapReport) -> None:
     for batch in _batches(sorted(ids), TERMINATE_BATCH):
+        # Best effort: the tag only explains the end; terminating is what matters.
+        _call(
+            report,
+            "CreateTags",
+            ec2.create_tags,
+            Resources=batch,
+            Tags=[{"Key": TAG_ENDED_BY, "Value": "lease"}],
+        )
         if _call(report, "TerminateInstances", ec2.terminate_instances, InstanceIds=batch):
             report.terminated_instances += batch
 

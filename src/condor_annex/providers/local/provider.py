@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 
 from condor_annex.lifecycle import GoneReason, WorkerState
-from condor_annex.model import AnnexRecord, WorkerRecord
+from condor_annex.model import AnnexRecord, AnnexRequest, WorkerRecord
 from condor_annex.providers.local.addresses import free_addresses
 from condor_annex.providers.local.worker import LocalWorker
 from condor_annex.runtime import get_runtime
@@ -26,10 +26,28 @@ LEASE_GRACE_SECONDS = 4.0
 
 class LocalProvider:
     name = "local"
+    region = ""
     lease_grace_seconds = LEASE_GRACE_SECONDS
+    # Local workers start in about a second; their master ads follow within seconds.
+    join_wait_seconds = 20.0
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.warnings: list[str] = []
+
+    def describe(self, request: AnnexRequest) -> str:
+        plural = "s" if request.count != 1 else ""
+        return (
+            f"Will start {request.count} local worker{plural} ({request.cpus} CPU, "
+            f"{request.memory_mb} MB each) in annex '{request.name}' for "
+            f"{request.lease_seconds}s; each leaves after {request.idle_seconds}s idle."
+        )
+
+    def prepare(self, request: AnnexRequest) -> None:
+        get_runtime()  # a one-line error naming the fix if HTCondor is not installed
+
+    def cost(self, annex: AnnexRecord) -> None:
+        return None  # this machine's own capacity
 
     def _worker(self, record: WorkerRecord) -> LocalWorker:
         return LocalWorker(self.store.workers_dir, record)

@@ -1,0 +1,89 @@
+"""What a user chooses for AWS annexes, and building an AwsProvider from it.
+
+Defaults follow the classic settings: ANNEX_DEFAULT_ODI_INSTANCE_TYPE and
+ANNEX_DEFAULT_ODI_IMAGE_ID from HTCondor config; without them a current general-purpose
+type (the classic command keeps m4.large) and no image (create then says to give one).
+Building a provider finds the region's setup first, so "not set up" is a one-line
+error before anything is asked or spent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import htcondor2
+from botocore.exceptions import BotoCoreError, ClientError
+
+from condor_annex.errors import UsageError
+from condor_annex.providers.aws.provider import AwsProvider
+from condor_annex.providers.aws.session import aws_session
+from condor_annex.providers.aws.setuprecord import find_setup
+
+DEFAULT_INSTANCE_TYPE = "m7i.large"
+CLASSIC_INSTANCE_TYPE = "m4.large"
+
+
+def _param(name: str) -> str | None:
+    value = htcondor2.param.get(name)
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+@dataclass(frozen=True)
+class AwsOptions:
+    region: str | None = None
+    access_key_file: Path | None = None
+    secret_key_file: Path | None = None
+    instance_type: str | None = None
+    image_id: str | None = None
+    spot: bool = False
+    instance_types: tuple[str, ...] = ()
+    tags: dict[str, str] = field(default_factory=dict)
+    # The classic command's default instance type is m4.large.
+    classic: bool = False
+
+    def chosen_instance_type(self) -> str:
+        if self.instance_type:
+            return self.instance_type
+        if self.spot and self.instance_types:
+            return self.instance_types[0]
+        default = CLASSIC_INSTANCE_TYPE if self.classic else DEFAULT_INSTANCE_TYPE
+        return _param("ANNEX_DEFAULT_ODI_INSTANCE_TYPE") or default
+
+    def chosen_image(self) -> str:
+        return self.image_id or _param("ANNEX_DEFAULT_ODI_IMAGE_ID") or ""
+
+    def launch_flags(self) -> list[str]:
+        """The launch-only choices that were made, for refusing them where they mean nothing."""
+        flags = {
+            "--instance-type": self.instance_type,
+            "--image": self.image_id,
+            "--spot": self.spot,
+            "--instance-types": self.instance_types,
+            "--tag": self.tags,
+        }
+        return [flag for flag, value in flags.items() if value]
+
+
+def aws_provider(options: AwsOptions, region: str | None = None) -> AwsProvider:
+    """A provider for the region (an annex's own region wins over --region)."""
+    session = aws_session(
+        region or options.region, options.access_key_file, options.secret_key_file
+    )
+    try:
+        record = find_setup(session)
+    except (ClientError, BotoCoreError) as err:
+        raise UsageError(
+            f"cannot reach AWS in {session.region_name} ({err}); check credentials and region"
+        ) from None
+    if options.spot and not options.instance_types:
+        raise UsageError("--spot needs --instance-types a,b,c (several types find capacity)")
+    return AwsProvider(
+        session,
+        record,
+        instance_type=options.chosen_instance_type(),
+        image_id=options.chosen_image(),
+        spot=options.spot,
+        instance_types=list(options.instance_types) or None,
+        tags=options.tags,
+    )
