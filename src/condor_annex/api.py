@@ -99,9 +99,11 @@ class Annexes:
         idle_seconds: int | None = None,
         cpus: int = 1,
         memory_mb: int = 1024,
+        owners: Sequence[str] = (),
     ) -> AnnexRequest:
         """An AnnexRequest with this installation's defaults and maximum filled in."""
         return AnnexRequest(
+            owners=tuple(owners),
             name=name,
             count=count,
             lease_seconds=lease_seconds or self.settings.lease_seconds,
@@ -186,6 +188,7 @@ class Annexes:
             cpus=record.cpus,
             memory_mb=record.memory_mb,
             token=self.pool.worker_token(record.name, lifetime),
+            owners=tuple(record.owners),
         )
 
     def _refreshed(self, name: str) -> AnnexRecord:

@@ -8,7 +8,7 @@ from typing import Any
 
 from condor_annex.errors import UsageError
 from condor_annex.lifecycle import GoneReason, WorkerState, transition
-from condor_annex.names import validate_name
+from condor_annex.names import validate_name, validate_owner
 
 
 @dataclass(frozen=True)
@@ -22,9 +22,13 @@ class AnnexRequest:
     cpus: int = 1
     memory_mb: int = 1024
     max_count: int = 50
+    # Only these users' jobs run on the annex; empty: any job of the pool.
+    owners: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         validate_name(self.name)
+        for owner in self.owners:
+            validate_owner(owner)
         if self.count < 1:
             raise UsageError(f"count {self.count} is below 1; ask for at least one worker")
         if self.count > self.max_count:
@@ -81,6 +85,7 @@ class AnnexRecord:
     workers: list[WorkerRecord] = field(default_factory=list)
     # Where within the provider the workers run (an AWS region); "" for the local one.
     region: str = ""
+    owners: list[str] = field(default_factory=list)
 
     @classmethod
     def from_request(cls, request: AnnexRequest, provider: str, region: str = "") -> AnnexRecord:
@@ -89,6 +94,7 @@ class AnnexRecord:
             name=request.name,
             provider=provider,
             region=region,
+            owners=list(request.owners),
             requested=request.count,
             lease_end=now + request.lease_seconds,
             idle_seconds=request.idle_seconds,

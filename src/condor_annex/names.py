@@ -25,3 +25,13 @@ def validate_name(name: str) -> str:
             f"annex name {name!r} may hold only letters, digits and '-' (not at either end)"
         )
     return name
+
+
+# HTCondor's Owner is a login name; keep to what no ClassAd string needs escaping for.
+_USER = re.compile(r"[A-Za-z_][A-Za-z0-9._-]{0,63}")
+
+
+def validate_owner(user: str) -> str:
+    if not _USER.fullmatch(user):
+        raise UsageError(f"owner {user!r} is not a user name; use login names such as alice,bob")
+    return user

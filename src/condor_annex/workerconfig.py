@@ -26,6 +26,7 @@ class WorkerBundle:
     cpus: int
     memory_mb: int
     token: str  # secret: written 0600, never printed
+    owners: tuple[str, ...] = ()  # whose jobs may run; empty: anyone's
 
     def __repr__(self) -> str:  # keep the token out of logs and tracebacks
         return f"WorkerBundle(annex_name={self.annex_name!r}, collector={self.collector!r})"
@@ -57,7 +58,15 @@ def worker_config(
         idle_seconds=bundle.idle_seconds,
         update_interval=update_interval,
         family_session=family_session,
+        start=start_expression(bundle.owners),
     )
+
+
+def start_expression(owners: tuple[str, ...]) -> str:
+    """The startd's START: every job, or only the owners' (names are validated words)."""
+    if not owners:
+        return "True"
+    return f'stringListMember(TARGET.Owner, "{",".join(owners)}")'
 
 
 def lease_config(lease_end: float) -> str:

@@ -89,6 +89,11 @@ def test_bad_launch_choices_after_setup_create_nothing(
         (create(home, "--spot"), "--spot needs --instance-types"),
         (create(home, "--tag", "aws:owner=me"), "is reserved"),
         (create(home, "--tag", "novalue"), "is not KEY=VALUE"),
+        (
+            create(home, "--instance-policy", "arn:aws:iam::123456789012:policy/nope"),
+            "does not exist; check --instance-policy",
+        ),
+        (create(home, "--instance-policy", "read-everything"), "is not an IAM policy ARN"),
         (create(home, "--duration", "1h", "--idle", "2h"), "longer than the lease"),
     ]
     for proc, needle in cases:

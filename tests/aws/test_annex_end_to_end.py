@@ -23,6 +23,7 @@ from condor_annex import Annexes
 from condor_annex.providers.aws import find_setup
 from condor_annex.providers.aws.inventory import take_inventory
 from condor_annex.providers.aws.reaper import TAG_ANNEX, TAG_LEASE_END
+from condor_annex.providers.aws.workeridentity import role_name
 
 from .conftest import REGION, lift_tls_policy
 
@@ -98,12 +99,17 @@ def test_whole_path_with_annex(
     user = User(home)
     set_up(user, session, tmp_path)
     image = an_image(session)
+    jobs_policy = session.client("iam").create_policy(
+        PolicyName="read-inputs",
+        PolicyDocument='{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", '
+        '"Action": "s3:GetObject", "Resource": "arn:aws:s3:::inputs/*"}]}',
+    )["Policy"]["Arn"]
 
     created = user.ok(
         user.annex(
             "create", "big", "--provider", "aws", "--count", "50", "--image", image,
             "--instance-type", "m5.large", "--duration", "2h", "--idle", "15m",
-            "--tag", "project=e2e", "--yes",
+            "--tag", "project=e2e", "--instance-policy", jobs_policy, "--yes",
         )
     )  # fmt: skip
     assert "Will request 50 m5.large on-demand instances in us-east-1 for 2 hours" in created
@@ -119,6 +125,12 @@ def test_whole_path_with_annex(
     assert len(big) == 50
     assert {"Key": "project", "Value": "e2e"} in big[0]["Tags"]
     assert len(instances(session, "spotty")) == 20
+    # The jobs' extra permissions are on this annex's role only.
+    iam = session.client("iam")
+    attached = iam.list_attached_role_policies(RoleName=role_name(REGION, "big"))
+    assert jobs_policy in {p["PolicyArn"] for p in attached["AttachedPolicies"]}
+    attached = iam.list_attached_role_policies(RoleName=role_name(REGION, "spotty"))
+    assert jobs_policy not in {p["PolicyArn"] for p in attached["AttachedPolicies"]}
 
     status = user.status("big")
     assert (status["provider"], status["requested"], status["running"]) == ("aws", 50, 50)
@@ -147,6 +159,7 @@ def test_whole_path_with_annex(
     assert instances(session, "big") == []
     assert user.status("big")["running"] == 0
 
+    session.client("iam").delete_policy(PolicyArn=jobs_policy)  # the user's, not the tool's
     tear_down_to_nothing(user, session)
 
 

@@ -68,6 +68,12 @@ def launch(command: Command) -> Command:
                 "--tag", "tags", type=TAG, multiple=True, help="KEY=VALUE on every instance."
             ),
             click.option(
+                "--instance-policy",
+                "instance_policies",
+                multiple=True,
+                help="IAM policy ARN added to the workers' role (what jobs may do in AWS).",
+            ),
+            click.option(
                 "--pool-address",
                 help="HOST[:PORT] of the collector as workers reach it "
                 "[default: the pool's own address].",
@@ -88,6 +94,7 @@ def aws_options(kwargs: dict[str, Any]) -> Any:
         "spot": kwargs.pop("spot", False),
         "instance_types": kwargs.pop("instance_types", None) or (),
         "tags": dict(kwargs.pop("tags", ()) or ()),
+        "instance_policies": tuple(kwargs.pop("instance_policies", ()) or ()),
     }
     if not any(values.values()):
         return None

@@ -41,6 +41,8 @@ def _parser() -> _Parser:
     p.add_argument("-duration", help="lease in decimal hours (or 90s, 15m, 2h, 1d)")
     p.add_argument("-idle", help="idle limit in decimal hours (or 90s, 15m, 2h, 1d)")
     p.add_argument("-yes", action="store_true")
+    p.add_argument("-owner", help="only these users' jobs run on the annex: u1,u2")
+    p.add_argument("-no-owner", action="store_true", help="any job of the pool (the default)")
     p.add_argument("-status", action="store_true")
     p.add_argument("-classad", action="store_true", help="with -status: machine-readable")
     p.add_argument("-setup", nargs="*", metavar="KEYFILE")
@@ -106,7 +108,10 @@ def _aws_options(args: argparse.Namespace) -> AwsOptions | None:
 def _create(annexes: Annexes, args: argparse.Namespace) -> int:
     lease = parse_duration(args.duration, "-duration") if args.duration else None
     idle = parse_duration(args.idle, "-idle") if args.idle else None
-    request = annexes.request(args.name, args.count, lease, idle)
+    if args.owner and args.no_owner:
+        raise UsageError("give -owner or -no-owner, not both")
+    owners = [o.strip() for o in (args.owner or "").split(",") if o.strip()]
+    request = annexes.request(args.name, args.count, lease, idle, owners=owners)
     # Any -aws-* flag means AWS, as the classic tool always did; else the configured one.
     provider = "aws" if annexes.aws is not None else None
 

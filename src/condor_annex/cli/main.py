@@ -13,7 +13,7 @@ from rich.console import Console
 from condor_annex.api import Annexes
 from condor_annex.cli import awsoptions
 from condor_annex.cli.account import register as register_account_commands
-from condor_annex.cli.params import DURATION, MEMORY
+from condor_annex.cli.params import DURATION, MEMORY, NAME_LIST
 from condor_annex.cli.render import print_status, status_json
 from condor_annex.cli.runner import exit_with
 from condor_annex.errors import UsageError
@@ -119,6 +119,12 @@ def exec_(user: str | None, command: tuple[str, ...]) -> None:
 @click.option("--cpus", type=int, default=1, show_default=True, help="CPUs per worker.")
 @click.option("--memory", type=MEMORY, default="1G", show_default=True, help="Memory per worker.")
 @click.option(
+    "--owner",
+    "owners",
+    type=NAME_LIST,
+    help="Run only these users' jobs: alice,bob [default: any job of the pool].",
+)
+@click.option(
     "--provider",
     type=click.Choice(KNOWN),
     help="Where workers run [default: ANNEX_DEFAULT_PROVIDER, else local].",
@@ -133,6 +139,7 @@ def create(
     idle: int | None,
     cpus: int,
     memory: int,
+    owners: tuple[str, ...] | None,
     provider: str | None,
     yes: bool,
     pool_address: str | None,
@@ -143,7 +150,7 @@ def create(
     lease = duration or annexes.settings.lease_seconds
     if idle is None:
         idle = min(annexes.settings.idle_seconds, lease)
-    request = annexes.request(name, count, lease, idle, cpus, memory)
+    request = annexes.request(name, count, lease, idle, cpus, memory, owners or ())
     record = annexes.create(
         request, provider, confirm=confirm_or_refuse(yes), say=say, pool_address=pool_address
     )

@@ -65,10 +65,13 @@ class Tag(click.ParamType):
         return key.strip(), tag_value
 
 
-class TypeList(click.ParamType):
-    """a,b,c: instance types; converts to a tuple of names."""
+class NameList(click.ParamType):
+    """a,b,c; converts to a tuple of names (what they must look like is checked later)."""
 
-    name = "TYPE,TYPE,..."
+    name = "NAME,NAME,..."
+
+    def __init__(self, example: str) -> None:
+        self.example = example
 
     def convert(
         self, value: object, param: click.Parameter | None, ctx: click.Context | None
@@ -77,9 +80,10 @@ class TypeList(click.ParamType):
             return value
         names = tuple(n.strip() for n in str(value).split(",") if n.strip())
         if not names:
-            self.fail("give at least one instance type, e.g. m5.large,m6i.large", param, ctx)
+            self.fail(f"give at least one name, e.g. {self.example}", param, ctx)
         return names
 
 
 TAG = Tag()
-TYPE_LIST = TypeList()
+TYPE_LIST = NameList("m5.large,m6i.large")
+NAME_LIST = NameList("alice,bob")

@@ -39,6 +39,8 @@ class AwsOptions:
     spot: bool = False
     instance_types: tuple[str, ...] = ()
     tags: dict[str, str] = field(default_factory=dict)
+    # Extra managed policies for the annex's workers (what its jobs may do in AWS).
+    instance_policies: tuple[str, ...] = ()
     # The classic command's default instance type is m4.large.
     classic: bool = False
 
@@ -61,6 +63,7 @@ class AwsOptions:
             "--spot": self.spot,
             "--instance-types": self.instance_types,
             "--tag": self.tags,
+            "--instance-policy": self.instance_policies,
         }
         return [flag for flag, value in flags.items() if value]
 
@@ -86,4 +89,5 @@ def aws_provider(options: AwsOptions, region: str | None = None) -> AwsProvider:
         spot=options.spot,
         instance_types=list(options.instance_types) or None,
         tags=options.tags,
+        instance_policies=options.instance_policies,
     )

@@ -34,6 +34,7 @@ from condor_annex.providers.aws.reaper import TAG_LEASE_END, annex_prefix, delet
 from condor_annex.providers.aws.setuprecord import SetupRecord
 from condor_annex.providers.aws.workeridentity import (
     AnnexIdentity,
+    check_policy,
     delete_annex_identity,
     ensure_annex_identity,
 )
@@ -92,6 +93,7 @@ class AwsProvider:
         instance_types: Sequence[str] | None = None,
         tags: dict[str, str] | None = None,
         *,
+        instance_policies: Sequence[str] = (),
         tcp_forwarding_host: str = "",
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
@@ -106,6 +108,7 @@ class AwsProvider:
         self.spot = spot
         self.instance_types = list(instance_types or [instance_type])
         self.tags = _check_tags(tags or {})
+        self.instance_policies = tuple(instance_policies)
         self.tcp_forwarding_host = tcp_forwarding_host
         self.sleep = sleep
         self.clock = clock
@@ -143,6 +146,8 @@ class AwsProvider:
         if request.count < 1:
             raise UsageError(f"count {request.count} is below 1")
         ec2x.check_image(self.client("ec2"), self.image_id)
+        for arn in self.instance_policies:
+            check_policy(self.client("iam"), arn)
 
     def run_instances(
         self, annex: AnnexRecord, bundle: WorkerBundle, count: int
@@ -152,7 +157,11 @@ class AwsProvider:
         if not self.image_id:
             raise UsageError("no image given; use --image AMI or ANNEX_DEFAULT_ODI_IMAGE_ID")
         identity = ensure_annex_identity(
-            self.client("iam"), self.region, annex.name, self.setup.worker_policy_arn
+            self.client("iam"),
+            self.region,
+            annex.name,
+            self.setup.worker_policy_arn,
+            self.instance_policies,
         )
         upload_bundle(self.client("s3"), self.setup.bucket, bundle)
         user_data = boot_script(

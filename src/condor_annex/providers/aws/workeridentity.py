@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from condor_annex.errors import AnnexError
+from condor_annex.errors import AnnexError, UsageError
 from condor_annex.providers.aws import naming
 from condor_annex.providers.aws.reaper import TAG_ANNEX, TAG_MANAGED
 
@@ -71,9 +73,17 @@ def _exists(err: ClientError) -> bool:
 
 
 def ensure_annex_identity(
-    iam: Any, region: str, annex: str, worker_policy_arn: str
+    iam: Any,
+    region: str,
+    annex: str,
+    worker_policy_arn: str,
+    extra_policy_arns: Sequence[str] = (),
 ) -> AnnexIdentity:
-    """The annex's role (tagged, shared policy attached) inside its instance profile."""
+    """The annex's role (tagged, shared policy attached) inside its instance profile.
+
+    `extra_policy_arns` (--instance-policy) are what the annex's jobs may do besides, for
+    example read an input bucket; they go on this annex's role only.
+    """
     name = role_name(region, annex)
     path = naming.iam_path(region)
     try:
@@ -95,7 +105,8 @@ def ensure_annex_identity(
             Tags=_tags(annex),
         )
     # Attaching an attached policy is a no-op, so a re-run needs no check first.
-    iam.attach_role_policy(RoleName=name, PolicyArn=worker_policy_arn)
+    for arn in (worker_policy_arn, *extra_policy_arns):
+        iam.attach_role_policy(RoleName=name, PolicyArn=arn)
     try:
         profile = iam.get_instance_profile(InstanceProfileName=name)["InstanceProfile"]
     except ClientError as err:
@@ -111,6 +122,21 @@ def ensure_annex_identity(
             if not _exists(err) and "LimitExceeded" not in str(err):
                 raise
     return AnnexIdentity(role_name=name, profile_name=name, profile_arn=profile["Arn"])
+
+
+POLICY_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}|aws):policy/[\w+=,.@/-]+$")
+
+
+def check_policy(iam: Any, arn: str) -> None:
+    """An --instance-policy must be a managed policy that exists, or every launch fails."""
+    if not POLICY_ARN.match(arn):
+        raise UsageError(f"{arn!r} is not an IAM policy ARN (arn:aws:iam::ACCOUNT:policy/NAME)")
+    try:
+        iam.get_policy(PolicyArn=arn)
+    except ClientError as err:
+        if _missing(err):
+            raise UsageError(f"IAM policy {arn} does not exist; check --instance-policy") from None
+        raise
 
 
 def _ignore_missing(call: Any, **kwargs: Any) -> bool:
