@@ -12,11 +12,12 @@ from hypothesis import strategies as st
 from condor_annex.templates import render
 
 PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
-TEMPLATES = ["seed.config", "worker.config"]
+TEMPLATES = ["seed-local.config", "seed-role.config", "worker.config"]
 
 # What each template is known to need today; a template may grow, but must not lose these.
 KNOWN = {
-    "seed.config": {"local_dir", "port", "uid_domain", "secrets_dir", "annex_domain"},
+    "seed-local.config": {"local_dir", "port", "uid_domain", "config_dir"},
+    "seed-role.config": {"password_dir", "token_dir", "annex_domain", "forwarding_config"},
     "worker.config": {
         "local_dir",
         "collector_host",
@@ -50,8 +51,13 @@ SEED_VALUES: dict[str, object] = {
     "local_dir": "/var/annex/seed",
     "port": 9618,
     "uid_domain": "pool.example",
-    "secrets_dir": "/var/annex/secrets",
+    "config_dir": "/var/annex/seed/config.d",
+}
+ROLE_VALUES: dict[str, object] = {
+    "password_dir": "/etc/condor/passwords.d",
+    "token_dir": "/etc/condor/tokens.d",
     "annex_domain": "annex.example",
+    "forwarding_config": "/etc/condor/config.d/51-forwarding.config",
 }
 
 
@@ -80,7 +86,8 @@ def test_render_changes_nothing_but_placeholders(template: str) -> None:
 @pytest.mark.parametrize(
     ("template", "macros"),
     [
-        ("seed.config", ["LOG = $(LOCAL_DIR)/log", "CRED_STORE_DIR = $(LOCAL_DIR)/cred_dir"]),
+        ("seed-local.config", ["LOG = $(LOCAL_DIR)/log", "CRED_STORE_DIR = $(LOCAL_DIR)/cred_dir"]),
+        ("seed-role.config", ["ALLOW_DAEMON = condor@$(UID_DOMAIN)"]),
         (
             "worker.config",
             [
@@ -100,16 +107,22 @@ def test_htcondor_macros_pass_through(template: str, macros: list[str]) -> None:
 
 
 def test_seed_config_values_land_on_their_lines() -> None:
-    rendered = render("seed.config", **SEED_VALUES)
+    rendered = render("seed-local.config", **SEED_VALUES)
     lines = rendered.splitlines()
     assert "LOCAL_DIR = /var/annex/seed" in lines
+    assert "LOCAL_CONFIG_DIR = /var/annex/seed/config.d" in lines
     assert "COLLECTOR_HOST = 127.0.0.1:9618" in lines
     assert "UID_DOMAIN = pool.example" in lines
     assert "FILESYSTEM_DOMAIN = seed.pool.example" in lines
-    assert "SEC_PASSWORD_DIRECTORY = /var/annex/secrets/passwords.d" in lines
-    assert "ALLOW_ADVERTISE_STARTD = condor@pool.example *@annex.example" in lines
     # A placeholder used many times is filled everywhere.
-    assert rendered.count("pool.example") == _source("seed.config").count("{{uid_domain}}")
+    assert rendered.count("pool.example") == _source("seed-local.config").count("{{uid_domain}}")
+
+
+def test_seed_role_values_land_on_their_lines() -> None:
+    lines = render("seed-role.config", **ROLE_VALUES).splitlines()
+    assert "SEC_PASSWORD_DIRECTORY = /etc/condor/passwords.d" in lines
+    assert "ALLOW_ADVERTISE_STARTD = condor@$(UID_DOMAIN) *@annex.example" in lines
+    assert "include ifexist : /etc/condor/config.d/51-forwarding.config" in lines
 
 
 def test_worker_config_values_land_on_their_lines() -> None:
@@ -133,7 +146,7 @@ def test_worker_config_values_land_on_their_lines() -> None:
 
 
 def test_values_are_not_expanded_again() -> None:
-    rendered = render("seed.config", **{**SEED_VALUES, "local_dir": "{{port}}$(X)"})
+    rendered = render("seed-local.config", **{**SEED_VALUES, "local_dir": "{{port}}$(X)"})
     assert "LOCAL_DIR = {{port}}$(X)" in rendered.splitlines()
 
 
@@ -169,7 +182,7 @@ def test_unused_value_raises_key_error(template: str) -> None:
     )
 )
 def test_any_values_are_inserted_verbatim(values: dict[str, str]) -> None:
-    rendered = render("seed.config", **values)
+    rendered = render("seed-local.config", **values)
     lines = rendered.split("\n")
     assert f"LOCAL_DIR = {values['local_dir']}" in lines
     assert f"COLLECTOR_HOST = 127.0.0.1:{values['port']}" in lines

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import shutil
 import socket
 import subprocess
@@ -26,6 +25,7 @@ from condor_annex.errors import AnnexError, UsageError
 from condor_annex.poolquery import daemon_names
 from condor_annex.runtime import Runtime
 from condor_annex.secretfiles import write_secret
+from condor_annex.seed import SIGNING_KEY, SeedLayout, configure_seed
 from condor_annex.store import Store
 from condor_annex.templates import render
 from condor_annex.tokens import create_token
@@ -68,6 +68,13 @@ class LocalPool:
         self.secrets_dir = self.dir / "secrets"
         self.users_dir = self.dir / "users"
         self.info_path = self.dir / "pool.json"
+        self.seed_layout = SeedLayout(
+            config_dir=self.dir / "config.d",
+            password_dir=self.secrets_dir / "passwords.d",
+            token_dir=self.secrets_dir / "tokens.d",
+            hook_dir=self.dir,
+            annex_domain=ANNEX_DOMAIN,
+        )
 
     # -- state -------------------------------------------------------------------------
     def info(self) -> PoolInfo | None:
@@ -157,18 +164,16 @@ class LocalPool:
             path.mkdir(parents=True, exist_ok=True)
             os.chown(path, uid, gid)
         os.chmod(self.local_dir / "execute", 0o755)  # noqa: S103 - HTCondor wants 0755
-        (self.secrets_dir / "tokens.d").mkdir(parents=True, mode=0o700, exist_ok=True)
-        (self.secrets_dir / "passwords.d").mkdir(parents=True, mode=0o700, exist_ok=True)
+        self.secrets_dir.mkdir(mode=0o700, exist_ok=True)
         os.chmod(self.secrets_dir, 0o700)
-        write_secret(self.secrets_dir / "passwords.d" / "POOL", secrets.token_urlsafe(48))
+        configure_seed(self.seed_layout)  # the same seed role `annex seed configure` writes
         self.config.write_text(
             render(
-                "seed.config",
+                "seed-local.config",
                 local_dir=self.local_dir,
                 port=port,
                 uid_domain=UID_DOMAIN,
-                annex_domain=ANNEX_DOMAIN,
-                secrets_dir=self.secrets_dir,
+                config_dir=self.seed_layout.config_dir,
             )
         )
         token = self.issue_token(f"condor@{UID_DOMAIN}")
@@ -179,7 +184,7 @@ class LocalPool:
         self, identity: str, authz: Sequence[str] = (), lifetime: int | None = None
     ) -> str:
         """A token signed with the pool's key; it goes to the caller, never to a log."""
-        return create_token(self.runtime, self.config, identity, "POOL", authz, lifetime)
+        return create_token(self.runtime, self.config, identity, SIGNING_KEY, authz, lifetime)
 
     def worker_token(self, annex_name: str, lifetime: int) -> str:
         return self.issue_token(f"{annex_name}@{ANNEX_DOMAIN}", WORKER_AUTHZ, lifetime)

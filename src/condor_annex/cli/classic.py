@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from condor_annex.providers.aws.options import AwsOptions
 
 PROG = "condor_annex"
-console = Console(highlight=False)
+console = Console(highlight=False, soft_wrap=True)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -16,10 +16,11 @@ from condor_annex.cli.account import register as register_account_commands
 from condor_annex.cli.params import DURATION, MEMORY, NAME_LIST
 from condor_annex.cli.render import print_status, status_json
 from condor_annex.cli.runner import exit_with
+from condor_annex.cli.seed import register as register_seed_commands
 from condor_annex.errors import UsageError
 from condor_annex.providers import KNOWN
 
-console = Console(stderr=False, highlight=False)
+console = Console(stderr=False, highlight=False, soft_wrap=True)
 
 
 def say(message: str) -> None:
@@ -204,6 +205,7 @@ def demo(jobs: int, workers: int) -> None:
 
 
 register_account_commands(cli, say)
+register_seed_commands(cli, say)
 
 
 def main() -> None:

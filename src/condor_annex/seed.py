@@ -1,0 +1,134 @@
+"""Making an HTCondor installation a seed: central manager plus a submit node for annexes.
+
+One function, `configure_seed`, used by `annex seed configure` on a real installation
+and by the local pool for itself, so the local tests exercise exactly what a cloud seed
+gets. It writes:
+  - the seed role config (templates/seed-role.config) into the config directory;
+  - the pool's token signing key, once (a re-run keeps it, so issued tokens stay valid);
+  - the start-up hook (templates/seed-forwarding.sh) that sets TCP_FORWARDING_HOST from
+    the instance metadata at every boot, and, where systemd runs HTCondor, a drop-in
+    that runs it before condor.service starts.
+Every step is idempotent; the result says what changed.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from condor_annex.secretfiles import write_secret
+from condor_annex.templates import render
+
+ROLE_FILE = "50-condor-annex-seed.config"
+FORWARDING_FILE = "51-condor-annex-forwarding.config"
+HOOK_NAME = "condor-annex-seed-forwarding"
+SIGNING_KEY = "POOL"
+SYSTEMD_DROP_IN = Path("condor.service.d") / "50-condor-annex-seed.conf"
+
+
+@dataclass(frozen=True)
+class SeedLayout:
+    """Where a seed's pieces go (defaults come from the installation's own config)."""
+
+    config_dir: Path
+    password_dir: Path
+    token_dir: Path
+    hook_dir: Path
+    annex_domain: str
+    systemd_dir: Path | None = None  # None: HTCondor is not started by systemd here
+
+    @property
+    def role_config(self) -> Path:
+        return self.config_dir / ROLE_FILE
+
+    @property
+    def forwarding_config(self) -> Path:
+        return self.config_dir / FORWARDING_FILE
+
+    @property
+    def hook(self) -> Path:
+        return self.hook_dir / HOOK_NAME
+
+    @property
+    def signing_key(self) -> Path:
+        return self.password_dir / SIGNING_KEY
+
+
+@dataclass
+class SeedReport:
+    changed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        if not self.changed:
+            return ["The seed is already configured; nothing changed."]
+        return [f"Wrote {item}." for item in self.changed] + [
+            f"Kept {item} (already as wanted)." for item in self.unchanged
+        ]
+
+
+def _write_if_different(path: Path, text: str, mode: int, report: SeedReport) -> None:
+    if path.is_file() and path.read_text() == text:
+        report.unchanged.append(str(path))
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    path.chmod(mode)
+    report.changed.append(str(path))
+
+
+def hook_source() -> str:
+    return resources.files("condor_annex").joinpath("templates", "seed-forwarding.sh").read_text()
+
+
+def configure_seed(layout: SeedLayout) -> SeedReport:
+    """Write (or confirm) every piece of the seed role; never replaces an existing key."""
+    report = SeedReport()
+    for directory in (layout.password_dir, layout.token_dir):
+        directory.mkdir(parents=True, mode=0o700, exist_ok=True)
+        directory.chmod(0o700)
+    if layout.signing_key.is_file():
+        report.unchanged.append(f"the signing key {layout.signing_key}")
+    else:
+        write_secret(layout.signing_key, secrets.token_urlsafe(48))
+        report.changed.append(f"a new signing key {layout.signing_key}")
+    role = render(
+        "seed-role.config",
+        password_dir=layout.password_dir,
+        token_dir=layout.token_dir,
+        annex_domain=layout.annex_domain,
+        forwarding_config=layout.forwarding_config,
+    )
+    _write_if_different(layout.role_config, role, 0o644, report)
+    _write_if_different(layout.hook, hook_source(), 0o755, report)
+    if layout.systemd_dir is not None:
+        drop_in = (
+            "# condor-annex: set TCP_FORWARDING_HOST from the instance metadata at each start.\n"
+            f"[Service]\nExecStartPre={layout.hook} {layout.forwarding_config}\n"
+        )
+        _write_if_different(layout.systemd_dir / SYSTEMD_DROP_IN, drop_in, 0o644, report)
+    return report
+
+
+def run_hook(layout: SeedLayout, env: dict[str, str] | None = None) -> str:
+    """Run the start-up hook once now (as at boot); returns what it said."""
+    proc = subprocess.run(
+        ["bash", str(layout.hook), str(layout.forwarding_config)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=30,
+        env=env,
+    )
+    return (proc.stdout + proc.stderr).strip()
+
+
+def systemd_dir() -> Path | None:
+    """/etc/systemd/system when systemd manages services here, else None."""
+    if Path("/run/systemd/system").is_dir() and shutil.which("systemctl"):
+        return Path("/etc/systemd/system")
+    return None

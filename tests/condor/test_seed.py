@@ -1,0 +1,101 @@
+"""`annex seed configure`: idempotent, keeps the signing key, and a pool it configured
+accepts annexes that run jobs (real daemons). Its start-up hook sets
+TCP_FORWARDING_HOST from IMDSv2, and without a metadata service leaves it unset."""
+
+from __future__ import annotations
+
+import stat
+import subprocess
+from pathlib import Path
+
+from tests.aws.imds import PUBLIC_IPV4, imds_server  # noqa: F401 - the `imds` fixture
+from tests.commands import run_command
+from tests.condor.jobs import submit, wait_done, wait_slots
+
+from condor_annex import Annexes
+from condor_annex.seed import FORWARDING_FILE, ROLE_FILE, SIGNING_KEY, SYSTEMD_DROP_IN
+
+NO_IMDS = "http://127.0.0.1:9"  # the discard port: nothing answers
+
+
+def configure(layout_args: list[str], imds: str = NO_IMDS) -> subprocess.CompletedProcess[str]:
+    return run_command("annex", "seed", "configure", *layout_args, env={"ANNEX_IMDS_URL": imds})
+
+
+def test_configure_is_idempotent_and_installs_the_hook(tmp_path: Path, imds: str) -> None:
+    etc = tmp_path / "etc"
+    args = [
+        "--config-dir", str(etc / "config.d"),
+        "--password-dir", str(etc / "passwords.d"),
+        "--token-dir", str(etc / "tokens.d"),
+        "--hook-dir", str(tmp_path / "libexec"),
+        "--systemd-dir", str(tmp_path / "systemd"),
+    ]  # fmt: skip
+    first = configure(args)
+    assert first.returncode == 0, first.stderr
+    assert "TCP_FORWARDING_HOST left unset" in first.stdout
+    key = etc / "passwords.d" / SIGNING_KEY
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert stat.S_IMODE((etc / "passwords.d").stat().st_mode) == 0o700
+    role = (etc / "config.d" / ROLE_FILE).read_text()
+    assert "ALLOW_ADVERTISE_STARTD = condor@$(UID_DOMAIN) *@annex." in role
+    assert not (etc / "config.d" / FORWARDING_FILE).exists()
+    drop_in = (tmp_path / "systemd" / SYSTEMD_DROP_IN).read_text()
+    assert f"ExecStartPre={tmp_path / 'libexec'}/" in drop_in
+    secret = key.read_bytes()
+
+    again = configure(args)
+    assert again.returncode == 0, again.stderr
+    assert "already configured; nothing changed" in again.stdout
+    assert key.read_bytes() == secret  # tokens already issued stay valid
+
+    # On an instance (the metadata stand-in): the public address, at every start.
+    booted = configure(args, imds=imds)
+    assert f"TCP_FORWARDING_HOST = {PUBLIC_IPV4}" in booted.stdout
+    forwarding = (etc / "config.d" / FORWARDING_FILE).read_text()
+    assert f"TCP_FORWARDING_HOST = {PUBLIC_IPV4}" in forwarding.splitlines()
+
+
+def test_bad_target_is_one_line_exit_2(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    proc = configure(
+        [
+            "--config-dir", str(blocker / "x"), "--password-dir", str(tmp_path / "p"),
+            "--token-dir", str(tmp_path / "t"), "--hook-dir", str(tmp_path / "h"),
+        ]
+    )  # fmt: skip
+    assert "cannot write" in proc.stderr
+    assert proc.returncode == 2, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_a_pool_configured_by_seed_configure_runs_annex_jobs(
+    annexes: Annexes, jobdir: Path
+) -> None:
+    layout = annexes.pool.seed_layout
+    key = layout.signing_key.read_bytes()
+    applied = configure(
+        [
+            "--config-dir", str(layout.config_dir),
+            "--password-dir", str(layout.password_dir),
+            "--token-dir", str(layout.token_dir),
+            "--hook-dir", str(layout.hook_dir),
+            "--annex-domain", layout.annex_domain,
+        ]
+    )  # fmt: skip
+    assert applied.returncode == 0, applied.stderr
+    assert "already configured; nothing changed" in applied.stdout  # the pool has the role
+    assert layout.signing_key.read_bytes() == key
+    reconfig = subprocess.run(
+        annexes.tool(["condor_reconfig"], cwd=Path("/")), capture_output=True, check=False
+    )
+    assert reconfig.returncode == 0, reconfig.stderr
+
+    record = annexes.create(annexes.request("seeded", 2, lease_seconds=600, idle_seconds=300))
+    wait_slots(annexes, "seeded", 2)
+    done = wait_done(annexes, submit(annexes, jobdir, seconds=1, count=3))
+    assert [ad["ExitCode"] for ad in done] == [0, 0, 0]
+    assert {str(ad["LastRemoteHost"]).split("@")[1] for ad in done} <= {
+        w.id for w in record.workers
+    }
