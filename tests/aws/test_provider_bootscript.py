@@ -1,83 +1,35 @@
 """The worker boot script, run as a real script against a local IMDSv2 stand-in and
 moto's S3, with stand-ins for HTCondor's programs on PATH (the full worker-joins-a-pool
-test with real HTCondor is a separate test). Also: rendering, and the price table.
+test with real HTCondor is test_worker_boot_real.py). Also: rendering, and the price table.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from condor_annex.providers.aws import SetupRecord
-from condor_annex.providers.aws.bootscript import USER_DATA_LIMIT, boot_script, script_text
+from condor_annex.providers.aws.bootscript import USER_DATA_LIMIT, boot_script
 from condor_annex.providers.aws.bundleupload import upload_bundle, upload_lease
 from condor_annex.providers.aws.prices import InstanceUsage, estimated_cost, price_table
 from condor_annex.workerconfig import lease_config
 
+from .imds import INSTANCE_ID, FakeImds, imds_server  # noqa: F401 - the imds fixture
 from .test_provider import annex, bundle
-
-INSTANCE_ID = "i-0123456789abcdef0"
-IMDS_TOKEN = "imds-session-token"
-
-
-class FakeImds(BaseHTTPRequestHandler):
-    """IMDSv2 only: GETs without a session token from PUT /latest/api/token get 401."""
-
-    spot_notice = False
-    unauthorised_gets = 0
-
-    def log_message(self, *_: Any) -> None:
-        pass
-
-    def _reply(self, code: int, body: str = "") -> None:
-        self.send_response(code)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body.encode())
-
-    def do_PUT(self) -> None:
-        ok = self.path == "/latest/api/token" and self.headers.get(
-            "X-aws-ec2-metadata-token-ttl-seconds"
-        )
-        self._reply(200, IMDS_TOKEN) if ok else self._reply(400)
-
-    def do_GET(self) -> None:
-        if self.headers.get("X-aws-ec2-metadata-token") != IMDS_TOKEN:
-            type(self).unauthorised_gets += 1
-            self._reply(401)
-        elif self.path == "/latest/meta-data/instance-id":
-            self._reply(200, INSTANCE_ID)
-        elif self.path == "/latest/meta-data/spot/instance-action" and type(self).spot_notice:
-            self._reply(200, json.dumps({"action": "terminate", "time": "2026-11-21T12:00:00Z"}))
-        else:
-            self._reply(404)
-
-
-@pytest.fixture
-def imds() -> Iterator[str]:
-    FakeImds.spot_notice = False
-    FakeImds.unauthorised_gets = 0
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeImds)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
 
 
 def fake_tools(bin_dir: Path, out: Path) -> None:
-    """condor_master that reports start, HUP (reconfig) and TERM; condor_drain that logs."""
+    """condor_master that reports start, HUP (reconfig) and TERM; condor_drain that logs;
+    condor_token_create that prints its arguments as the token."""
     bin_dir.mkdir()
     tools = {
         "condor_master": f"""#!/bin/bash
@@ -88,6 +40,7 @@ while [ ! -e {out}/master.stop ]; do sleep 0.1; done
 """,
         "condor_drain": f'#!/bin/sh\necho "$*" > {out}/drain\n',
         "condor_config_val": "#!/bin/sh\necho name-of-$1\n",
+        "condor_token_create": '#!/bin/sh\necho "local-token $*"\n',
     }
     for name, text in tools.items():
         (bin_dir / name).write_text(text)
@@ -147,6 +100,20 @@ def test_boot_script_fetches_installs_renews_and_drains(
         token = tmp_path / "local" / "tokens.d" / "annex"
         assert token.read_text() == "eyJ-first"
         assert token.stat().st_mode & 0o777 == 0o600
+        # The worker-local key and its condor@ token (for condor_drain on the worker).
+        local = tmp_path / "local" / "tokens.d" / "local"
+        assert local.read_text().split() == [
+            "local-token",
+            "-identity",
+            "condor@name-of-UID_DOMAIN",
+            "-key",
+            "WORKER",
+        ]
+        key = tmp_path / "local" / "passwords.d" / "WORKER"
+        assert len(key.read_text()) == 96  # 48 random bytes in hex
+        assert local.stat().st_mode & 0o777 == key.stat().st_mode & 0o777 == 0o600
+        assert "SEC_USE_FAMILY_SESSION = True" in config  # one worker per instance
+        assert "SEC_USE_FAMILY_SESSION = False" not in config  # only ANNEX_SHARED_HOST=1
         assert "not the instance's; adding no firewall rule" in proc.stderr
         assert FakeImds.unauthorised_gets == 0  # every GET carried an IMDSv2 token
 
@@ -195,8 +162,11 @@ def test_boot_script_fails_clearly_without_its_objects(
 ) -> None:
     script = tmp_path / "user-data.sh"
     script.write_text(boot_script("missing", objects_allowed.bucket, "us-east-1"))
+    out = tmp_path / "out"
+    out.mkdir()
+    fake_tools(tmp_path / "bin", out)
     env = {
-        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+        "PATH": f"{tmp_path / 'bin'}:{Path(sys.executable).parent}:/usr/bin:/bin",
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "ANNEX_IMDS_URL": imds,
@@ -209,6 +179,31 @@ def test_boot_script_fails_clearly_without_its_objects(
     )
     assert proc.returncode == 1
     assert "cannot fetch s3://" in proc.stderr
+    assert not (out / "master.started").exists()
+
+
+def test_boot_script_checks_for_htcondor_before_fetching_anything(
+    session: Any, objects_allowed: SetupRecord, imds: str, aws_env: str, tmp_path: Path
+) -> None:
+    upload_bundle(session.client("s3"), objects_allowed.bucket, bundle(annex("bare", 1)))
+    script = tmp_path / "user-data.sh"
+    script.write_text(boot_script("bare", objects_allowed.bucket, "us-east-1"))
+    env = {
+        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",  # no HTCondor here
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "ANNEX_IMDS_URL": imds,
+        "ANNEX_S3_ENDPOINT_URL": aws_env,
+        "ANNEX_CONFIG_DIR": str(tmp_path / "etc"),
+        "ANNEX_LOCAL_DIR": str(tmp_path / "local"),
+        "ANNEX_STATE_DIR": str(tmp_path / "run"),
+    }
+    proc = subprocess.run(
+        ["bash", str(script)], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert proc.returncode == 1
+    assert "HTCondor is not installed on the image" in proc.stderr
+    assert not (tmp_path / "local").exists()  # the token was never fetched
 
 
 def test_rendering_quotes_values_and_fits_user_data() -> None:
@@ -225,8 +220,9 @@ def test_rendering_quotes_values_and_fits_user_data() -> None:
 
 @pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not installed")
 def test_boot_script_is_shellcheck_clean(tmp_path: Path) -> None:
+    # As rendered: the template's {{...}} placeholders are not shell (SC1083).
     path = tmp_path / "worker-boot.sh"
-    path.write_text(script_text())
+    path.write_text(boot_script("a-b", "bucket", "eu-west-1", tcp_forwarding_host="public-ipv4"))
     subprocess.run(["shellcheck", str(path)], check=True)
 
 

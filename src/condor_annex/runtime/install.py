@@ -2,8 +2,13 @@
 
 Stages leave markers in the root, so a re-run skips what is done and redoes what is not:
   1. debootstrap a minimal Debian 13 root  -> marker .stage-debootstrap
-  2. apt-get install condor inside it      -> marker .condor-annex-ready (holds the version)
+  2. apt-get install PACKAGES inside it    -> marker .condor-annex-ready (holds the version)
 A root without the first marker is half-made and is removed (after unmounting) and rebuilt.
+
+PACKAGES is `condor` plus the tools an AWS worker's boot script needs (curl for the
+metadata service, boto3 for S3), so the boot script runs for real in tests. A ready root
+that lacks some of them (made by an older version) gets just those on the next install;
+a complete root is checked against dpkg's status file only, with no apt at all.
 """
 
 from __future__ import annotations
@@ -22,6 +27,12 @@ from condor_annex.runtime.chroot import ChrootRuntime
 SUITE = "trixie"
 DEBOOTSTRAP_MARK = ".stage-debootstrap"
 READY_MARK = ".condor-annex-ready"
+# What the AWS worker boot script (providers/aws/templates/worker-boot.sh) runs besides
+# HTCondor: curl for the metadata service, python3 with boto3 for S3 (about 8 MB of
+# downloads; Debian's awscli would be 11 MB and pull in much more).
+WORKER_TOOLS = ("curl", "python3-boto3")
+PACKAGES = ("condor", *WORKER_TOOLS)
+DPKG_STATUS = Path("var/lib/dpkg/status")
 
 Say = Callable[[str], None]
 
@@ -69,8 +80,29 @@ def is_ready(root: Path) -> bool:
     return (root / READY_MARK).is_file()
 
 
+def missing_packages(root: Path, packages: tuple[str, ...] = PACKAGES) -> list[str]:
+    """The packages dpkg does not list as fully installed in the root (no subprocess)."""
+    status = root / DPKG_STATUS
+    text = status.read_text() if status.is_file() else ""
+    installed = set()
+    for stanza in text.split("\n\n"):
+        name = re.search(r"^Package: (\S+)$", stanza, re.M)
+        state = re.search(r"^Status: (.+)$", stanza, re.M)
+        if name and state and state.group(1).split()[-1] == "installed":
+            installed.add(name.group(1))
+    return [p for p in packages if p not in installed]
+
+
+def _apt_install(runtime: ChrootRuntime, packages: list[str], log: Path) -> None:
+    apt = ["env", "DEBIAN_FRONTEND=noninteractive"]
+    # dpkg --configure -a finishes whatever an interrupted earlier run left half-configured.
+    _run(runtime.command([*apt, "dpkg", "--configure", "-a"], cwd=Path("/")), log)
+    _run(runtime.command([*apt, "apt-get", "update", "-qq"], cwd=Path("/")), log)
+    _run(runtime.command([*apt, "apt-get", "install", "-y", "-qq", *packages], cwd=Path("/")), log)
+
+
 def install_chroot(root: Path, say: Say) -> ChrootRuntime:
-    """Build (or repair) a Debian 13 root holding the `condor` package."""
+    """Build (or repair, or complete) a Debian 13 root holding PACKAGES."""
     if os.geteuid() != 0:
         raise UsageError("installing the HTCondor runtime needs root (run as root or via sudo)")
     root.parent.mkdir(parents=True, exist_ok=True)
@@ -78,6 +110,10 @@ def install_chroot(root: Path, say: Say) -> ChrootRuntime:
     runtime = ChrootRuntime(root)
     if is_ready(root):
         runtime.prepare()
+        missing = missing_packages(root)
+        if missing:  # a root from an older version: add what it lacks, nothing else
+            say(f"Adding {', '.join(missing)} to the HTCondor runtime...")
+            _apt_install(runtime, missing, log)
         return runtime
 
     if not (root / DEBOOTSTRAP_MARK).is_file():
@@ -92,11 +128,7 @@ def install_chroot(root: Path, say: Say) -> ChrootRuntime:
 
     runtime.prepare()
     say("Installing HTCondor inside it (about a minute)...")
-    apt = ["env", "DEBIAN_FRONTEND=noninteractive"]
-    # dpkg --configure -a finishes whatever an interrupted earlier run left half-configured.
-    _run(runtime.command([*apt, "dpkg", "--configure", "-a"], cwd=Path("/")), log)
-    _run(runtime.command([*apt, "apt-get", "update", "-qq"], cwd=Path("/")), log)
-    _run(runtime.command([*apt, "apt-get", "install", "-y", "-qq", "condor"], cwd=Path("/")), log)
+    _apt_install(runtime, list(PACKAGES), log)
     version = runtime.version()
     (root / READY_MARK).write_text(version + "\n")
     say(f"HTCondor {version} is ready in {root}.")

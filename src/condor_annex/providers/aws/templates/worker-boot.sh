@@ -8,7 +8,10 @@
 #      for the instance id;
 #   2. fetches its annex's worker.config, lease.config and token from S3 (the
 #      instance role can read annexes/<its annex>/ and nothing else);
-#   3. installs them where HTCondor reads them, with the instance id filled in;
+#   3. installs them where HTCondor reads them, with the instance id filled in, and makes
+#      a worker-local signing key and a condor@ token from it (the annex token is signed
+#      with the pool's key, which the worker never holds, so without this no tool on the
+#      worker could authenticate to its own startd, and draining it would be refused);
 #   4. sets TCP_FORWARDING_HOST only if the annex asked for it (workers normally reach
 #      the pool outbound through CCB and need no inbound port);
 #   5. blocks the metadata service for every user but root and condor, so jobs cannot
@@ -28,6 +31,10 @@
 #   ANNEX_POWEROFF=0   do not power off when the master exits
 #   ANNEX_BLOCK_IMDS=0 add no firewall rule for the metadata service
 #   ANNEX_POLL_SECONDS / ANNEX_REFRESH_SECONDS: spot-notice and lease polling periods
+#   ANNEX_SHARED_HOST=1 the pool's daemons run on this same host (a test): no family
+#                      session, which a daemon offers to every peer on a local interface
+#                      and the pool rejects; the master reaches its startd by the
+#                      worker-local key instead
 set -eu
 umask 022
 
@@ -122,11 +129,28 @@ install_config() {  # install_config FETCHED_DIR INSTANCE_ID
         chown condor: "$LOCAL_DIR"/log "$LOCAL_DIR"/spool "$LOCAL_DIR"/execute \
             "$LOCAL_DIR"/lock "$LOCAL_DIR"/run "$LOCAL_DIR"/cred_dir
     fi
-    mkdir -p -m 700 "$LOCAL_DIR/passwords.d" "$LOCAL_DIR/tokens.d"
+    mkdir -p "$LOCAL_DIR/passwords.d" "$LOCAL_DIR/tokens.d"
+    chmod 700 "$LOCAL_DIR/passwords.d" "$LOCAL_DIR/tokens.d"
 
     printf '%s\n' "$config" >"$CONFIG_DIR/worker.config"
     forwarding_config >>"$CONFIG_DIR/worker.config"
     install_lease "$src"
+    if [ "${ANNEX_SHARED_HOST:-0}" = 1 ]; then
+        echo "SEC_USE_FAMILY_SESSION = False" >>"$CONFIG_DIR/worker.config"
+        log "sharing the host with the pool (ANNEX_SHARED_HOST=1): no family session"
+    fi
+    local_key
+}
+
+# local_key: a signing key only this worker has, and a condor@ token from it, so the
+# supervisor's condor_drain (as condor@, an administrator of the worker) reaches its own
+# startd. The pool cannot verify this token, so it is good on this worker only.
+local_key() {
+    local uid_domain
+    uid_domain=$(condor_config_val UID_DOMAIN) || die "worker.config has no UID_DOMAIN"
+    (umask 077 && od -An -tx1 -N48 /dev/urandom | tr -d ' \n' >"$LOCAL_DIR/passwords.d/WORKER")
+    (umask 077 && condor_token_create -identity "condor@$uid_domain" -key WORKER \
+        >"$LOCAL_DIR/tokens.d/local") || die "cannot make the worker-local token"
 }
 
 install_lease() {  # the pieces a renewal changes
@@ -231,6 +255,7 @@ supervise() {
 # -- boot --------------------------------------------------------------------------------
 boot() {
     command -v curl >/dev/null 2>&1 || die "curl is not installed; the image needs it"
+    command -v condor_master >/dev/null 2>&1 || die "HTCondor is not installed on the image"
     mkdir -p "$STATE_DIR"
     local instance_id fetched
     instance_id=$(imds_get meta-data/instance-id) ||
@@ -246,7 +271,6 @@ boot() {
     rm -rf "$fetched"
     log "configuration installed in $CONDOR_CONFIG"
     block_imds
-    command -v condor_master >/dev/null 2>&1 || die "HTCondor is not installed on the image"
     # Its own session, so nothing (cloud-init ending, a closed terminal) takes it down.
     # Not nohup: an ignored SIGHUP would be inherited, and SIGHUP is the master's reconfig.
     if command -v setsid >/dev/null 2>&1; then
