@@ -19,12 +19,14 @@ from typing import TYPE_CHECKING
 from condor_annex import poolquery
 from condor_annex.errors import AnnexError, UsageError
 from condor_annex.model import AnnexRecord, AnnexRequest
-from condor_annex.pool import ANNEX_DOMAIN, UID_DOMAIN, LocalPool, PoolInfo
+from condor_annex.pool import LocalPool
+from condor_annex.poolaccess import PoolAddress
 from condor_annex.providers import Provider, get_provider
 from condor_annex.runtime import Runtime, get_runtime
 from condor_annex.settings import Settings, load_settings
 from condor_annex.status import AnnexStatus, annex_status
 from condor_annex.store import Store
+from condor_annex.systempool import SystemPool
 from condor_annex.waiting import wait_for
 from condor_annex.workerconfig import WorkerBundle
 
@@ -59,6 +61,7 @@ class Annexes:
         self.store = Store(home or self.settings.home)
         self.aws = aws
         self._runtime: Runtime | None = None
+        self._pool: LocalPool | SystemPool | None = None
         self._providers: dict[tuple[str, str], Provider] = {}
 
     # -- plumbing ----------------------------------------------------------------------
@@ -69,10 +72,16 @@ class Annexes:
         return self._runtime
 
     @property
-    def pool(self) -> LocalPool:
-        return LocalPool(self.store, self.runtime)
+    def pool(self) -> LocalPool | SystemPool:
+        """The pool annexes join: the tool's own local pool, or this machine's seed."""
+        if self._pool is None:
+            if self.settings.pool == "system":
+                self._pool = SystemPool(self.store, self.runtime, self.settings.pool_config)
+            else:
+                self._pool = LocalPool(self.store, self.runtime)
+        return self._pool
 
-    def _connected_pool(self) -> PoolInfo:
+    def _connected_pool(self) -> PoolAddress:
         """The running pool, with the bindings set to authenticate to it as administrator."""
         pool = self.pool
         info = pool.require_up()
@@ -114,17 +123,20 @@ class Annexes:
         )
 
     # -- pool --------------------------------------------------------------------------
-    def pool_up(self, port: int = 0, say: Say = _quiet) -> PoolInfo:
+    def pool_up(self, port: int = 0, say: Say = _quiet) -> PoolAddress:
         return self.pool.up(port=port, say=say)
 
     def pool_down(self) -> None:
         """End every local annex's workers, then the pool, and forget all state."""
+        pool = self.pool
+        if not pool.managed:
+            raise UsageError("the system pool is HTCondor's own; stop it with the system's tools")
         for record in self.store.annexes():
             if record.provider == "local":
                 with self.store.lock():
                     self.provider(record=record).terminate_instances(record)
                     self.store.delete_annex(record.name)
-        self.pool.down()
+        pool.down()
 
     def tool(
         self, argv: Sequence[str], user: str | None = None, cwd: Path | None = None
@@ -175,14 +187,14 @@ class Annexes:
         return record
 
     def _bundle(
-        self, record: AnnexRecord, info: PoolInfo, collector: str | None = None
+        self, record: AnnexRecord, info: PoolAddress, collector: str | None = None
     ) -> WorkerBundle:
         lifetime = int(record.lease_end - time.time()) + TOKEN_SLACK_SECONDS
         return WorkerBundle(
             annex_name=record.name,
             collector=collector or info.collector,
-            uid_domain=UID_DOMAIN,
-            annex_domain=ANNEX_DOMAIN,
+            uid_domain=self.pool.uid_domain,
+            annex_domain=self.pool.annex_domain,
             lease_end=record.lease_end,
             idle_seconds=record.idle_seconds,
             cpus=record.cpus,

@@ -1,8 +1,7 @@
 """The local seed pool: central manager and submit node on this machine, secured by IDTOKENS.
 
-`LocalPool` starts and stops one condor_master running collector, negotiator and schedd,
-mints tokens with the pool's signing key, and builds commands that run HTCondor's own
-tools against the pool (for an ordinary user too, by token).
+`LocalPool` starts and stops one condor_master running collector, negotiator and schedd
+on 127.0.0.1; tokens and HTCondor's own tools against it come from `PoolAccess`.
 """
 
 from __future__ import annotations
@@ -18,25 +17,21 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import classad2
-import htcondor2
 
 from condor_annex import processes
 from condor_annex.errors import AnnexError, UsageError
+from condor_annex.poolaccess import PoolAccess
 from condor_annex.poolquery import daemon_names
 from condor_annex.runtime import Runtime
 from condor_annex.secretfiles import write_secret
-from condor_annex.seed import SIGNING_KEY, SeedLayout, configure_seed
+from condor_annex.seed import SeedLayout, configure_seed
 from condor_annex.store import Store
 from condor_annex.templates import render
-from condor_annex.tokens import create_token
 from condor_annex.waiting import wait_for
 
 UID_DOMAIN = "condor-annex.local"
 ANNEX_DOMAIN = f"annex.{UID_DOMAIN}"
 POOL_TAG = "pool"
-
-# What a worker's token may do at the pool, and nothing more.
-WORKER_AUTHZ = ("ADVERTISE_STARTD", "ADVERTISE_MASTER", "READ")
 
 
 @dataclass
@@ -58,7 +53,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class LocalPool:
+class LocalPool(PoolAccess):
+    managed = True
+    uid_domain = UID_DOMAIN
+    annex_domain = ANNEX_DOMAIN
+
     def __init__(self, store: Store, runtime: Runtime) -> None:
         self.store = store
         self.runtime = runtime
@@ -134,12 +133,6 @@ class LocalPool:
             ) from None
         return info
 
-    def connect(self) -> None:
-        """Point this process's HTCondor bindings at the pool, as its administrator."""
-        os.environ["_CONDOR_SEC_TOKEN_DIRECTORY"] = str(self.user_token_dir("root"))
-        os.environ["_CONDOR_SEC_CLIENT_AUTHENTICATION_METHODS"] = "IDTOKENS"
-        htcondor2.reload_config()
-
     def _daemons_ready(self, info: PoolInfo) -> bool:
         if not processes.is_alive(info.pid, info.pid_started):
             raise AnnexError(f"the pool's condor_master exited; see {self.dir / 'master.out'}")
@@ -179,25 +172,6 @@ class LocalPool:
         token = self.issue_token(f"condor@{UID_DOMAIN}")
         write_secret(self.secrets_dir / "tokens.d" / "condor", token)
 
-    # -- tokens ------------------------------------------------------------------------
-    def issue_token(
-        self, identity: str, authz: Sequence[str] = (), lifetime: int | None = None
-    ) -> str:
-        """A token signed with the pool's key; it goes to the caller, never to a log."""
-        return create_token(self.runtime, self.config, identity, SIGNING_KEY, authz, lifetime)
-
-    def worker_token(self, annex_name: str, lifetime: int) -> str:
-        return self.issue_token(f"{annex_name}@{ANNEX_DOMAIN}", WORKER_AUTHZ, lifetime)
-
-    def user_token_dir(self, user: str) -> Path:
-        """A token directory (0700, token 0600) that lets `user` submit and manage jobs."""
-        directory = self.users_dir / user
-        token = directory / "token"
-        if not token.is_file():
-            directory.mkdir(parents=True, mode=0o700, exist_ok=True)
-            write_secret(token, self.issue_token(f"{user}@{UID_DOMAIN}", lifetime=7 * 86400))
-        return directory
-
     def withdraw_ads(self, instance_ids: Sequence[str]) -> None:
         """Remove killed workers' startd and master ads from the collector at once.
 
@@ -227,20 +201,3 @@ class LocalPool:
                 capture_output=True,
                 check=False,
             )
-
-    # -- running HTCondor's tools ------------------------------------------------------
-    def tool_env(self, user: str | None = None) -> dict[str, str]:
-        """Environment for a client of this pool: root acts as administrator, others by token."""
-        env = {"CONDOR_CONFIG": str(self.config)}
-        identity = user or "root"
-        env["_CONDOR_SEC_TOKEN_DIRECTORY"] = str(self.user_token_dir(identity))
-        env["_CONDOR_SEC_CLIENT_AUTHENTICATION_METHODS"] = "IDTOKENS"
-        return env
-
-    def tool(
-        self, argv: Sequence[str], user: str | None = None, cwd: Path | None = None
-    ) -> list[str]:
-        self.require_up()
-        if user:
-            self.runtime.ensure_user(user)
-        return self.runtime.command(list(argv), env=self.tool_env(user), cwd=cwd or Path.cwd())

@@ -41,6 +41,9 @@ class Settings:
     idle_seconds: int
     max_count: int
     home: Path
+    # Which pool annexes join: "local" (the tool's own) or "system" (this machine's seed).
+    pool: str = "local"
+    pool_config: Path | None = None
 
 
 def state_home() -> Path:
@@ -60,4 +63,13 @@ def load_settings() -> Settings:
         idle_seconds=_int_param("ANNEX_DEFAULT_UNCLAIMED_TIMEOUT", DEFAULT_IDLE_SECONDS),
         max_count=_int_param("ANNEX_DEFAULT_MAX_COUNT", DEFAULT_MAX_COUNT),
         home=state_home(),
+        pool=_pool_kind(),
+        pool_config=Path(value) if (value := _param("ANNEX_DEFAULT_POOL_CONFIG")) else None,
     )
+
+
+def _pool_kind() -> str:
+    kind = (_param("ANNEX_DEFAULT_POOL") or "local").lower()
+    if kind not in ("local", "system"):
+        raise UsageError(f"HTCondor config ANNEX_DEFAULT_POOL = {kind!r}; use local or system")
+    return kind

@@ -4,16 +4,22 @@ TCP_FORWARDING_HOST from IMDSv2, and without a metadata service leaves it unset.
 
 from __future__ import annotations
 
+import shutil
 import stat
 import subprocess
+from dataclasses import replace
+from importlib import resources
 from pathlib import Path
 
+import pytest
 from tests.aws.imds import PUBLIC_IPV4, imds_server  # noqa: F401 - the `imds` fixture
 from tests.commands import run_command
 from tests.condor.jobs import submit, wait_done, wait_slots
 
 from condor_annex import Annexes
+from condor_annex.errors import UsageError
 from condor_annex.seed import FORWARDING_FILE, ROLE_FILE, SIGNING_KEY, SYSTEMD_DROP_IN
+from condor_annex.settings import load_settings
 
 NO_IMDS = "http://127.0.0.1:9"  # the discard port: nothing answers
 
@@ -99,3 +105,44 @@ def test_a_pool_configured_by_seed_configure_runs_annex_jobs(
     assert {str(ad["LastRemoteHost"]).split("@")[1] for ad in done} <= {
         w.id for w in record.workers
     }
+
+
+def test_hook_passes_shellcheck() -> None:
+    shellcheck = shutil.which("shellcheck")
+    if shellcheck is None:  # scripts/bootstrap --test installs it
+        pytest.skip("shellcheck is not installed")
+    hook = resources.files("condor_annex").joinpath("templates", "seed-forwarding.sh")
+    proc = subprocess.run([shellcheck, str(hook)], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout
+
+
+def test_the_system_pool_of_a_seed_grows_annexes(
+    annexes: Annexes, jobdir: Path, workdir: Path
+) -> None:
+    """ANNEX_DEFAULT_POOL = system: the tool uses a seed it does not run (here the local
+    pool's daemons, reached only through their config, as a seed's own HTCondor would be)."""
+    settings = replace(
+        load_settings(), pool="system", pool_config=annexes.pool.config, home=workdir / "seed"
+    )
+    seed = Annexes(settings=settings)
+    assert seed.pool.uid_domain == annexes.pool.uid_domain  # read from the seed's config
+
+    record = seed.create(seed.request("sys", 1, lease_seconds=600, idle_seconds=300))
+    wait_slots(seed, "sys", 1)
+    (done,) = wait_done(seed, submit(seed, jobdir, seconds=1))
+    assert done["ExitCode"] == 0
+    assert str(done["LastRemoteHost"]).split("@")[1] == record.workers[0].id
+
+    assert seed.off("sys").live_workers == []
+    for action in (seed.pool_down, seed.pool_up):
+        with pytest.raises(UsageError, match="HTCondor's own"):
+            action()
+    assert annexes.pool.is_up()  # the seed's daemons were never the tool's to stop
+
+
+def test_a_system_pool_that_is_not_a_seed_is_refused(workdir: Path) -> None:
+    plain = workdir / "plain.config"
+    plain.write_text("include : /etc/condor/condor_config\nSEC_PASSWORD_DIRECTORY = /nonexistent\n")
+    settings = replace(load_settings(), pool="system", pool_config=plain, home=workdir / "h")
+    with pytest.raises(UsageError, match="not a seed"):
+        Annexes(settings=settings).pool.require_up()

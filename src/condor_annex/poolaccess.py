@@ -1,0 +1,92 @@
+"""How the tool acts on a pool it can sign tokens for: tokens, HTCondor's tools, queries.
+
+Two pools share this: the local pool the tool runs itself (`pool.LocalPool`) and this
+machine's own HTCondor once `annex seed configure` made it a seed (`systempool.SystemPool`).
+Everything goes through the runtime's own programs (condor_token_create, condor_q, ...)
+with the pool's config, so the host's bindings never need to read that config; they
+query the collector by address, authenticated by a token this class issues.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+import htcondor2
+
+from condor_annex.runtime import Runtime
+from condor_annex.secretfiles import write_secret
+from condor_annex.seed import SIGNING_KEY
+from condor_annex.tokens import create_token
+
+# What a worker's token may do at the pool, and nothing more.
+WORKER_AUTHZ = ("ADVERTISE_STARTD", "ADVERTISE_MASTER", "READ")
+USER_TOKEN_LIFETIME = 7 * 86400
+
+
+class PoolAddress(Protocol):
+    @property
+    def collector(self) -> str: ...
+
+
+class PoolAccess:
+    """Subclasses set config, users_dir, uid_domain and annex_domain, and say whether and
+    where the pool is up."""
+
+    managed: bool  # whether the tool starts and stops the pool's daemons itself
+    runtime: Runtime
+    config: Path  # the pool's HTCondor config, as the runtime's programs see it
+    users_dir: Path  # one 0700 token directory per user who acts on the pool
+    uid_domain: str
+    annex_domain: str
+
+    def is_up(self) -> bool:
+        raise NotImplementedError
+
+    def require_up(self) -> PoolAddress:
+        raise NotImplementedError
+
+    # -- tokens ------------------------------------------------------------------------
+    def issue_token(
+        self, identity: str, authz: Sequence[str] = (), lifetime: int | None = None
+    ) -> str:
+        """A token signed with the pool's key; it goes to the caller, never to a log."""
+        return create_token(self.runtime, self.config, identity, SIGNING_KEY, authz, lifetime)
+
+    def worker_token(self, annex_name: str, lifetime: int) -> str:
+        return self.issue_token(f"{annex_name}@{self.annex_domain}", WORKER_AUTHZ, lifetime)
+
+    def user_token_dir(self, user: str) -> Path:
+        """A token directory (0700, token 0600) that lets `user` submit and manage jobs."""
+        directory = self.users_dir / user
+        token = directory / "token"
+        if not token.is_file():
+            directory.mkdir(parents=True, mode=0o700, exist_ok=True)
+            identity = f"{user}@{self.uid_domain}"
+            write_secret(token, self.issue_token(identity, lifetime=USER_TOKEN_LIFETIME))
+        return directory
+
+    # -- acting on the pool ------------------------------------------------------------
+    def connect(self) -> None:
+        """Point this process's HTCondor bindings at the pool, as its administrator."""
+        os.environ["_CONDOR_SEC_TOKEN_DIRECTORY"] = str(self.user_token_dir("root"))
+        os.environ["_CONDOR_SEC_CLIENT_AUTHENTICATION_METHODS"] = "IDTOKENS"
+        htcondor2.reload_config()
+
+    def tool_env(self, user: str | None = None) -> dict[str, str]:
+        """Environment for a client of this pool: root acts as administrator, others by token."""
+        return {
+            "CONDOR_CONFIG": str(self.config),
+            "_CONDOR_SEC_TOKEN_DIRECTORY": str(self.user_token_dir(user or "root")),
+            "_CONDOR_SEC_CLIENT_AUTHENTICATION_METHODS": "IDTOKENS",
+        }
+
+    def tool(
+        self, argv: Sequence[str], user: str | None = None, cwd: Path | None = None
+    ) -> list[str]:
+        self.require_up()
+        if user:
+            self.runtime.ensure_user(user)
+        return self.runtime.command(list(argv), env=self.tool_env(user), cwd=cwd or Path.cwd())
