@@ -171,7 +171,8 @@ def test_boot_script_worker_joins_the_pool_and_runs_a_job(
     assert done["JobStatus"] == 4 and done["ExitCode"] == 0
     assert done["Owner"] == USER
     assert str(done["LastRemoteHost"]).split("@")[1] == INSTANCE_ID
-    assert f"as {USER}" in (jobdir / "job.0.out").read_text()
+    # Not as its owner: owners have no accounts on an image (STARTER_ALLOW_RUNAS_OWNER).
+    assert "as nobody" in (jobdir / "job.0.out").read_text()
 
     # A spot interruption notice: the supervisor drains the startd (condor_drain as the
     # worker-local condor@), taking no new jobs.

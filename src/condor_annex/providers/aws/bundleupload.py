@@ -26,7 +26,10 @@ INSTANCE_ID_PLACEHOLDER = "@ANNEX_INSTANCE_ID@"
 WORKER_LOCAL_DIR = Path("/var/lib/condor-annex/worker")
 # Workers have no inbound ports (the security group has no ingress): the collector
 # brokers connections to them (CCB), so the schedd reaches them outbound-only.
-CLOUD_NETWORK = "CCB_ADDRESS = $(COLLECTOR_HOST)"
+# Job owners have no accounts on an image, and a uid taken from the submit side could be
+# the image's own admin user: jobs run as `nobody` instead (the metadata service is
+# blocked for every user but root and condor, so also for them).
+CLOUD_NETWORK = "CCB_ADDRESS = $(COLLECTOR_HOST)\nSTARTER_ALLOW_RUNAS_OWNER = False"
 # The master evaluates its lease expression at each update; this bounds how late after
 # lease end a worker notices by itself (the reaper's one-minute run is the backstop).
 UPDATE_INTERVAL = 30

@@ -252,6 +252,15 @@ supervise() {
     fi
 }
 
+# An image may enable its own HTCondor service; a second master with the distribution's
+# config would join no pool and hold ports. This worker's master is the supervisor's.
+stop_image_condor() {
+    if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled --quiet condor 2>/dev/null; then
+        systemctl disable --now condor >/dev/null 2>&1 || true
+        log "stopped and disabled the image's own condor.service"
+    fi
+}
+
 # -- boot --------------------------------------------------------------------------------
 boot() {
     command -v curl >/dev/null 2>&1 || die "curl is not installed; the image needs it"
@@ -271,6 +280,7 @@ boot() {
     rm -rf "$fetched"
     log "configuration installed in $CONDOR_CONFIG"
     block_imds
+    stop_image_condor
     # Its own session, so nothing (cloud-init ending, a closed terminal) takes it down.
     # Not nohup: an ignored SIGHUP would be inherited, and SIGHUP is the master's reconfig.
     if command -v setsid >/dev/null 2>&1; then
