@@ -17,8 +17,10 @@ class AnnexStatus:
     name: str
     provider: str
     requested: int
-    running: int
+    running: int  # live workers: booting or running
     gone: int
+    # Workers per life-cycle state (requested, booting, running, gone).
+    states: dict[str, int]
     gone_reasons: dict[str, int]
     slots: int
     claimed: int
@@ -50,6 +52,7 @@ def annex_status(
         requested=record.requested,
         running=len(live),
         gone=len(gone),
+        states=dict(Counter(str(w.state) for w in record.workers)),
         gone_reasons=dict(Counter(str(w.gone_reason) for w in gone)),
         slots=len(slots),
         claimed=claimed,

@@ -134,6 +134,7 @@ def test_whole_path_with_annex(
 
     status = user.status("big")
     assert (status["provider"], status["requested"], status["running"]) == ("aws", 50, 50)
+    assert status["states"] == {"running": 50}  # moto's instances run at once
     assert len(status["not_in_pool"]) == 50  # moto's instances never boot HTCondor
     assert status["cost_dollars"] is not None and status["cost_dollars"] >= 0
     assert "on-demand prices as of" in status["cost_note"]

@@ -19,7 +19,9 @@ def status_json(statuses: Sequence[AnnexStatus]) -> str:
 def status_table(statuses: Sequence[AnnexStatus]) -> Table:
     table = Table(title="Annexes", title_justify="left")
     # Short headers keep the table whole in an 80-column terminal.
-    columns = ("annex", "prov", "want", "run", "gone", "slots", "claim", "unclm", "lease", "idle")
+    columns = (
+        "annex", "prov", "want", "boot", "run", "gone", "slots", "claim", "unclm", "lease", "idle",
+    )  # fmt: skip
     for column in columns:
         table.add_column(column, justify="left" if column in ("annex", "prov") else "right")
     for s in statuses:
@@ -30,7 +32,8 @@ def status_table(statuses: Sequence[AnnexStatus]) -> Table:
             s.name,
             s.provider,
             str(s.requested),
-            str(s.running),
+            str(s.states.get("booting", 0)),
+            str(s.states.get("running", 0)),
             gone,
             str(s.slots),
             str(s.claimed),
