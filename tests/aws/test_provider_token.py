@@ -17,6 +17,8 @@ from botocore.stub import Stubber
 
 from condor_annex.errors import AnnexError
 from condor_annex.providers.aws import AwsProvider, SetupRecord
+from condor_annex.providers.aws.reaper import annex_prefix
+from condor_annex.providers.aws.workeridentity import role_name
 
 from .test_provider import annex, bundle
 
@@ -50,6 +52,11 @@ class Stubbed:
 
     def _sent(self, model: Any, params: dict[str, Any], **_: Any) -> None:
         self.sent.setdefault(model.name, []).append(dict(params))
+
+    def expect_clean_up(self) -> None:
+        """After a failed launch the provider looks for anything it may have launched."""
+        self.stubber.add_response("describe_fleets", {"Fleets": []})
+        self.stubber.add_response("describe_instances", {"Reservations": []})
 
     def tokens(self, operation: str) -> list[str]:
         return [p["ClientToken"] for p in self.sent.get(operation, [])]
@@ -103,18 +110,31 @@ def test_iam_propagation_retries_are_bounded(stubbed: Stubbed) -> None:
     record = annex("never", 1)
     for _ in range(7):
         stubbed.stubber.add_client_error("run_instances", "InvalidParameterValue", IAM_NOT_READY)
-    with pytest.raises(ClientError):
+    stubbed.expect_clean_up()
+    with pytest.raises(AnnexError, match="Invalid IAM Instance Profile"):
         stubbed.provider.run_instances(record, bundle(record), 1)
     assert len(stubbed.sleeps) == 6
     assert sum(stubbed.sleeps) < 90
 
 
-def test_other_errors_are_not_retried(stubbed: Stubbed) -> None:
+def test_other_errors_are_not_retried_and_leave_nothing(
+    stubbed: Stubbed, session: Any, objects_allowed: SetupRecord
+) -> None:
     record = annex("broke", 1)
     stubbed.stubber.add_client_error("run_instances", "InsufficientInstanceCapacity", "no capacity")
-    with pytest.raises(ClientError):
+    stubbed.expect_clean_up()
+    with pytest.raises(
+        AnnexError, match=r"AWS refused RunInstances \(InsufficientInstanceCapacity"
+    ):
         stubbed.provider.run_instances(record, bundle(record), 1)
     assert stubbed.sleeps == []
+    # The annex's role and its objects (made before the launch, on moto) are gone again.
+    with pytest.raises(ClientError, match="NoSuchEntity"):
+        session.client("iam").get_role(RoleName=role_name("us-east-1", "broke"))
+    listed = session.client("s3").list_objects_v2(
+        Bucket=objects_allowed.bucket, Prefix=annex_prefix("broke")
+    )
+    assert listed.get("KeyCount", 0) == 0
 
 
 def test_fleet_retry_after_iam_error_uses_a_fresh_token_and_no_more(

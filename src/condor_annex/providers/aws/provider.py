@@ -11,6 +11,7 @@ retried call never launches twice.
 from __future__ import annotations
 
 import base64
+import functools
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -71,6 +72,23 @@ def _check_tags(tags: dict[str, str]) -> dict[str, str]:
         if key.startswith("condor-annex:") or key.lower().startswith("aws:"):
             raise UsageError(f"tag key {key!r} is reserved; pick another")
     return dict(tags)
+
+
+def _aws_errors(method: Callable[..., Any]) -> Callable[..., Any]:
+    """AWS's refusals become one-line AnnexErrors (exit 1), never tracebacks."""
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except ClientError as err:
+            error = err.response.get("Error", {})
+            text = f"{error.get('Code', '')}: {error.get('Message', '')}".replace("\n", " ")
+            raise AnnexError(f"AWS refused {err.operation_name} ({text[:300]})") from err
+        except BotoCoreError as err:
+            raise AnnexError(f"cannot reach AWS ({str(err)[:300]})") from err
+
+    return wrapper
 
 
 def _hours(seconds: float) -> str:
@@ -142,6 +160,7 @@ class AwsProvider:
             text += f" At most about ${bound:.2f} at on-demand list prices."
         return text
 
+    @_aws_errors
     def prepare(self, request: AnnexRequest) -> None:
         if request.count < 1:
             raise UsageError(f"count {request.count} is below 1")
@@ -149,6 +168,7 @@ class AwsProvider:
         for arn in self.instance_policies:
             check_policy(self.client("iam"), arn)
 
+    @_aws_errors
     def run_instances(
         self, annex: AnnexRecord, bundle: WorkerBundle, count: int
     ) -> list[WorkerRecord]:
@@ -156,6 +176,24 @@ class AwsProvider:
             raise UsageError(f"count {count} is below 1")
         if not self.image_id:
             raise UsageError("no image given; use --image AMI or ANNEX_DEFAULT_ODI_IMAGE_ID")
+        try:
+            launched = self._launch(annex, bundle, count)
+        except BaseException:
+            # Nothing may be left behind: instances a timed-out call may still have
+            # launched, the fleet, the objects and the role all go (best effort).
+            self._undo_launch(annex)
+            raise
+        now = self.clock()
+        records = []
+        for instance_id, address in launched:
+            record = WorkerRecord(id=instance_id, address=address, started_at=now)
+            record.move_to(WorkerState.BOOTING)
+            records.append(record)
+        return records
+
+    def _launch(
+        self, annex: AnnexRecord, bundle: WorkerBundle, count: int
+    ) -> list[tuple[str, str]]:
         identity = ensure_annex_identity(
             self.client("iam"),
             self.region,
@@ -169,16 +207,15 @@ class AwsProvider:
         )
         tags = ec2x.annex_tags(annex.name, annex.lease_end, bundle.collector, self.tags)
         if self.spot:
-            launched = self._launch_fleet(annex, identity, user_data, tags, count)
-        else:
-            launched = self._launch_on_demand(annex, identity, user_data, tags, count)
-        now = self.clock()
-        records = []
-        for instance_id, address in launched:
-            record = WorkerRecord(id=instance_id, address=address, started_at=now)
-            record.move_to(WorkerState.BOOTING)
-            records.append(record)
-        return records
+            return self._launch_fleet(annex, identity, user_data, tags, count)
+        return self._launch_on_demand(annex, identity, user_data, tags, count)
+
+    def _undo_launch(self, annex: AnnexRecord) -> None:
+        """Best effort, and never in the way of the error that made it necessary."""
+        try:
+            self.terminate_instances(annex)
+        except Exception as err:
+            self.warnings.append(f"clean-up after the failed launch was incomplete: {err}")
 
     def _retrying(self, launch: Callable[[int], list[tuple[str, str]] | None]) -> Any:
         """Call launch(attempt) until it launches, backing off while IAM propagates.
@@ -344,6 +381,7 @@ class AwsProvider:
             return GoneReason.OFF
         return GoneReason.EXITED
 
+    @_aws_errors
     def query_instances(self, annex: AnnexRecord) -> list[WorkerRecord]:
         found = ec2x.describe_annex(self.client("ec2"), annex.name)
         self.seen[annex.name] = found
@@ -377,6 +415,7 @@ class AwsProvider:
         return estimated_cost(usage, self.clock() if now is None else now)
 
     # -- ending ------------------------------------------------------------------------------
+    @_aws_errors
     def terminate_instances(self, annex: AnnexRecord, ids: Sequence[str] | None = None) -> None:
         ec2 = self.client("ec2")
         wanted = None if ids is None else set(ids)
@@ -407,6 +446,7 @@ class AwsProvider:
             self.warnings.append(f"could not delete the role of annex {name}: {err}")
 
     # -- renewing ----------------------------------------------------------------------------
+    @_aws_errors
     def set_lease(self, annex: AnnexRecord, bundle: WorkerBundle) -> None:
         """New token and lease.config first (workers poll them), then the lease tags the
         reaper reads, on every live instance and fleet of the annex, in batches."""
