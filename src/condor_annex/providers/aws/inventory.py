@@ -188,6 +188,17 @@ class Finder:
                         "launch-template", lt["LaunchTemplateId"], lt["LaunchTemplateName"]
                     )
 
+    def find_alarm(self) -> Iterator[Resource]:
+        for page in self._pages("cloudwatch", "describe_alarms", AlarmNamePrefix=naming.PREFIX):
+            for alarm in page.get("MetricAlarms", []):
+                yield Resource("alarm", alarm["AlarmName"], alarm.get("StateValue", ""))
+
+    def find_elastic_ip(self) -> Iterator[Resource]:
+        for address in self.client("ec2").describe_addresses().get("Addresses", []):
+            tags = _tags(address.get("Tags"))
+            if _ours(tags.get("Name", ""), tags):
+                yield Resource("elastic-ip", address["AllocationId"], address.get("PublicIp", ""))
+
     def find_key_pair(self) -> Iterator[Resource]:
         for pair in self.client("ec2").describe_key_pairs().get("KeyPairs", []):
             if _ours(pair["KeyName"], _tags(pair.get("Tags"))):
@@ -201,6 +212,8 @@ KINDS: tuple[str, ...] = (
     "spot-instance-request",
     "instance",
     "stack",
+    "alarm",
+    "elastic-ip",
     "events-rule",
     "lambda-function",
     "log-group",

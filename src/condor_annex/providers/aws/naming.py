@@ -42,6 +42,39 @@ def worker_policy_name(region: str) -> str:
     return f"{iam_name_prefix(region)}worker"
 
 
+# A pool's names: its stack, and the seed's security group, instance, address and alarm.
+# templates/pool.yaml builds the same ones from its PoolName parameter.
+POOL_PREFIX = f"{PREFIX}-pool-"
+# IAM role names take 64 characters; `condor-annex-<longest region>-p-<pool>` fits.
+MAX_POOL_NAME = 32
+
+
+def pool_stack_name(pool: str) -> str:
+    """One stack per pool: `condor-annex-pool-<name>` (a region's setup stack is
+    `condor-annex-<region>`, and no region is called `pool-...`)."""
+    return f"{POOL_PREFIX}{pool}"
+
+
+def pool_of_stack(stack: str) -> str | None:
+    """The pool a stack name belongs to, or None for any other stack."""
+    return stack[len(POOL_PREFIX) :] if stack.startswith(POOL_PREFIX) else None
+
+
+def pool_seed_name(pool: str) -> str:
+    """The Name of the seed's instance, security group and Elastic IP."""
+    return f"{POOL_PREFIX}{pool}-seed"
+
+
+def pool_alarm_name(pool: str) -> str:
+    return f"{pool_seed_name(pool)}-recovery"
+
+
+def pool_role_name(region: str, pool: str) -> str:
+    """The seed's role and instance profile (global IAM names, so the region is in it;
+    workers' roles are `...-a-<annex>`, so the seed can never pass its own role on)."""
+    return f"{iam_name_prefix(region)}p-{pool}"
+
+
 def is_ours(name: str) -> bool:
     return (
         name.startswith(PREFIX)

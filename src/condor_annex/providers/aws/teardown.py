@@ -36,6 +36,8 @@ GONE_CODES = {
     "InvalidGroup.NotFound",
     "InvalidLaunchTemplateId.NotFound",
     "InvalidKeyPair.NotFound",
+    "InvalidAllocationID.NotFound",
+    "InvalidAssociationID.NotFound",
 }
 
 
@@ -98,6 +100,17 @@ class Sweeper:
 
     def delete_stack(self, res: Resource) -> None:
         Stacks(self.finder.session, self.say, poll=self.poll, timeout=self.timeout).delete(res.id)
+
+    def delete_alarm(self, res: Resource) -> None:
+        self.c("cloudwatch").delete_alarms(AlarmNames=[res.id])
+
+    def delete_elastic_ip(self, res: Resource) -> None:
+        ec2 = self.c("ec2")
+        addresses = ec2.describe_addresses(AllocationIds=[res.id])["Addresses"]
+        for address in addresses:
+            if address.get("AssociationId"):
+                ec2.disassociate_address(AssociationId=address["AssociationId"])
+        ec2.release_address(AllocationId=res.id)
 
     def delete_events_rule(self, res: Resource) -> None:
         events = self.c("events")
@@ -199,6 +212,12 @@ def teardown(session: Any, say: Say, timeout: float = 900, poll: float = 5.0) ->
     for res in finder.find_bucket():
         say(f"Emptying configuration bucket {res.id}...")
         empty_bucket(finder.client("s3"), res.id)
+
+    # A pool's seed security group admits the setup's worker group: pools go first.
+    for res in finder.find_stack():
+        if naming.pool_of_stack(res.id) is not None:
+            say(f"Deleting pool stack {res.id}...")
+            sweeper.delete(res)
 
     say(f"Deleting stack {naming.stack_name(region)}...")
     Stacks(session, say, poll=poll, timeout=timeout).delete(naming.stack_name(region))
