@@ -16,8 +16,12 @@ def test_templates_pass_cfn_lint(tmp_path: Path) -> None:
     rendered = tmp_path / "account-rendered.yaml"
     rendered.write_text(stacktemplate.account_template())
     raw = Path(stacktemplate.__file__).parent / "templates" / stacktemplate.TEMPLATE_NAME
+    pool = Path(stacktemplate.__file__).parent / "templates" / "pool.yaml"  # used as is
     result = subprocess.run(
-        [str(CFN_LINT), str(raw), str(rendered)], capture_output=True, text=True, check=False
+        [str(CFN_LINT), str(raw), str(rendered), str(pool)],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 

@@ -11,7 +11,7 @@ import click
 from rich.console import Console
 
 from condor_annex.api import Annexes
-from condor_annex.cli import awsoptions
+from condor_annex.cli import awsoptions, cloudpool
 from condor_annex.cli.account import register as register_account_commands
 from condor_annex.cli.params import DURATION, MEMORY, NAME_LIST
 from condor_annex.cli.render import print_status, status_json
@@ -206,6 +206,7 @@ def demo(jobs: int, workers: int) -> None:
 
 register_account_commands(cli, say)
 register_seed_commands(cli, say)
+cloudpool.register(pool, say)
 
 
 def main() -> None:
