@@ -16,6 +16,8 @@ import pytest
 INSTANCE_ID = "i-0123456789abcdef0"
 IMDS_TOKEN = "imds-session-token"
 PUBLIC_IPV4 = "203.0.113.7"  # TEST-NET-3: documentation addresses
+MAC = "0e:12:34:56:78:9a"
+VPC_ID = "vpc-0123456789abcdef0"
 
 
 class FakeImds(BaseHTTPRequestHandler):
@@ -47,6 +49,10 @@ class FakeImds(BaseHTTPRequestHandler):
             self._reply(200, INSTANCE_ID)
         elif self.path == "/latest/meta-data/public-ipv4":
             self._reply(200, PUBLIC_IPV4)
+        elif self.path == "/latest/meta-data/mac":
+            self._reply(200, MAC)
+        elif self.path == f"/latest/meta-data/network/interfaces/macs/{MAC}/vpc-id":
+            self._reply(200, VPC_ID)
         elif self.path == "/latest/meta-data/spot/instance-action" and type(self).spot_notice:
             self._reply(200, json.dumps({"action": "terminate", "time": "2026-11-21T12:00:00Z"}))
         else:

@@ -23,7 +23,7 @@ from condor_annex.providers.aws.bundleupload import upload_bundle, upload_lease
 from condor_annex.providers.aws.prices import InstanceUsage, estimated_cost, price_table
 from condor_annex.workerconfig import lease_config
 
-from .imds import INSTANCE_ID, FakeImds, imds_server  # noqa: F401 - the imds fixture
+from .imds import INSTANCE_ID, VPC_ID, FakeImds, imds_server  # noqa: F401 - the imds fixture
 from .test_provider import annex, bundle
 
 
@@ -94,6 +94,8 @@ def test_boot_script_fetches_installs_renews_and_drains(
         assert f"LOCAL_DIR = {tmp_path / 'local'}" in config
         assert f"include : {tmp_path / 'local'}/lease.config" in config
         assert "TCP_FORWARDING_HOST" not in config  # not asked for
+        # Named after its VPC, as the seed names its own: private addresses within it.
+        assert f"PRIVATE_NETWORK_NAME = {VPC_ID}" in config.splitlines()
         assert (out / "master.started").read_text().split()[0] == str(
             tmp_path / "etc" / "worker.config"
         )

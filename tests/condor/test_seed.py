@@ -12,7 +12,7 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
-from tests.aws.imds import PUBLIC_IPV4, imds_server  # noqa: F401 - the `imds` fixture
+from tests.aws.imds import PUBLIC_IPV4, VPC_ID, imds_server  # noqa: F401 - the `imds` fixture
 from tests.commands import run_command
 from tests.condor.jobs import submit, wait_done, wait_slots
 
@@ -60,6 +60,8 @@ def test_configure_is_idempotent_and_installs_the_hook(tmp_path: Path, imds: str
     assert f"TCP_FORWARDING_HOST = {PUBLIC_IPV4}" in booted.stdout
     forwarding = (etc / "config.d" / FORWARDING_FILE).read_text()
     assert f"TCP_FORWARDING_HOST = {PUBLIC_IPV4}" in forwarding.splitlines()
+    # Workers in the seed's VPC name their network the same and keep private addresses.
+    assert f"PRIVATE_NETWORK_NAME = {VPC_ID}" in forwarding.splitlines()
 
 
 def test_bad_target_is_one_line_exit_2(tmp_path: Path) -> None:

@@ -3,9 +3,10 @@
 # Installed by `annex seed configure` (a systemd drop-in for condor.service runs it).
 #
 # Sets TCP_FORWARDING_HOST to this instance's public IPv4 address, read through IMDSv2,
-# so a seed that was stopped and started (new public address) keeps working. Without a
-# metadata service (not on a cloud instance) it leaves TCP_FORWARDING_HOST unset and
-# says so. Usage: seed-forwarding CONFIG_FILE   (the file the seed's config includes)
+# so a seed that was stopped and started (new public address) keeps working, and names
+# its private network after its VPC (PRIVATE_NETWORK_NAME, as annex workers do), so
+# workers in the same VPC still use its private address. Without a metadata service
+# (not on a cloud instance) it leaves both unset and says so. Usage: seed-forwarding CONFIG_FILE   (the file the seed's config includes)
 # Test hook: ANNEX_IMDS_URL, the metadata service's base URL.
 set -eu
 config=${1:?usage: seed-forwarding CONFIG_FILE}
@@ -15,13 +16,24 @@ say() { echo "condor-annex-seed: $*"; }
 
 token=$(curl -sf --connect-timeout 1 --max-time 3 -X PUT \
     -H "X-aws-ec2-metadata-token-ttl-seconds: 60" "$imds/latest/api/token" 2>/dev/null) || token=""
-address=""
-if [ -n "$token" ]; then
-    address=$(curl -sf --max-time 3 -H "X-aws-ec2-metadata-token: $token" \
-        "$imds/latest/meta-data/public-ipv4" 2>/dev/null) || address=""
-fi
+get() {  # a metadata path, or nothing
+    [ -n "$token" ] || return 0
+    curl -sf --max-time 3 -H "X-aws-ec2-metadata-token: $token" "$imds/latest/meta-data/$1" \
+        2>/dev/null || true
+}
+address=$(get public-ipv4)
 case $address in
     *[!0-9.]*) address="" ;;
+esac
+mac=$(get mac)
+vpc=""
+[ -z "$mac" ] || vpc=$(get "network/interfaces/macs/$mac/vpc-id")
+case $vpc in
+    vpc-*) ;;
+    *) vpc="" ;;
+esac
+case $vpc in
+    *[!A-Za-z0-9-]*) vpc="" ;;
 esac
 
 if [ -z "$token" ]; then
@@ -32,8 +44,11 @@ elif [ -z "$address" ]; then
     say "this instance has no public IPv4 address; TCP_FORWARDING_HOST left unset"
 else
     tmp="$config.new"
-    printf '# Written at boot by the condor-annex seed hook.\nTCP_FORWARDING_HOST = %s\n' \
-        "$address" >"$tmp"
+    {
+        echo "# Written at boot by the condor-annex seed hook."
+        echo "TCP_FORWARDING_HOST = $address"
+        [ -z "$vpc" ] || echo "PRIVATE_NETWORK_NAME = $vpc"
+    } >"$tmp"
     mv "$tmp" "$config"
-    say "TCP_FORWARDING_HOST = $address"
+    say "TCP_FORWARDING_HOST = $address${vpc:+, PRIVATE_NETWORK_NAME = $vpc}"
 fi

@@ -22,6 +22,9 @@ from condor_annex.providers.aws.setuprecord import find_setup
 
 DEFAULT_INSTANCE_TYPE = "m7i.large"
 CLASSIC_INSTANCE_TYPE = "m4.large"
+# HTCondor's own parameter table defaults ANNEX_DEFAULT_ODI_INSTANCE_TYPE to m4.large, so
+# that value cannot be told apart from "not set"; `annex` then uses a current type.
+HTCONDOR_DEFAULT_TYPE = "m4.large"
 
 
 def _param(name: str) -> str | None:
@@ -49,8 +52,19 @@ class AwsOptions:
             return self.instance_type
         if self.spot and self.instance_types:
             return self.instance_types[0]
-        default = CLASSIC_INSTANCE_TYPE if self.classic else DEFAULT_INSTANCE_TYPE
-        return _param("ANNEX_DEFAULT_ODI_INSTANCE_TYPE") or default
+        configured = _param("ANNEX_DEFAULT_ODI_INSTANCE_TYPE")
+        if self.classic:
+            return configured or CLASSIC_INSTANCE_TYPE
+        if configured == HTCONDOR_DEFAULT_TYPE:
+            configured = None
+        return configured or DEFAULT_INSTANCE_TYPE
+
+    def chosen_instance_policies(self) -> tuple[str, ...]:
+        """--instance-policy, else ANNEX_DEFAULT_INSTANCE_POLICY_ARNS (a pool's seed sets it)."""
+        if self.instance_policies:
+            return self.instance_policies
+        configured = _param("ANNEX_DEFAULT_INSTANCE_POLICY_ARNS") or ""
+        return tuple(arn.strip() for arn in configured.split(",") if arn.strip())
 
     def chosen_image(self) -> str:
         return self.image_id or _param("ANNEX_DEFAULT_ODI_IMAGE_ID") or ""
@@ -89,5 +103,5 @@ def aws_provider(options: AwsOptions, region: str | None = None) -> AwsProvider:
         spot=options.spot,
         instance_types=list(options.instance_types) or None,
         tags=options.tags,
-        instance_policies=options.instance_policies,
+        instance_policies=options.chosen_instance_policies(),
     )

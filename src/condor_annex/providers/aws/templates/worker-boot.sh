@@ -84,6 +84,15 @@ imds_get() {  # path under /latest/, e.g. meta-data/instance-id; fails on 404
     curl -sf --max-time 5 -H "X-aws-ec2-metadata-token: $IMDS_TOKEN" "$IMDS/latest/$1"
 }
 
+imds_vpc_id() {  # the VPC of the primary interface, e.g. vpc-0abc; fails off EC2
+    local mac vpc
+    mac=$(imds_get meta-data/mac) || return 1
+    vpc=$(imds_get "meta-data/network/interfaces/macs/$mac/vpc-id") || return 1
+    case $vpc in vpc-*) ;; *) return 1 ;; esac
+    case $vpc in *[!A-Za-z0-9-]*) return 1 ;; esac
+    echo "$vpc"
+}
+
 # -- S3 ----------------------------------------------------------------------------------
 fetch() {  # fetch PIECE DEST: one object of this annex into a file
     local key="$ANNEX_PREFIX$1" dest=$2
@@ -159,7 +168,14 @@ install_lease() {  # the pieces a renewal changes
 }
 
 forwarding_config() {
-    local host=$ANNEX_TCP_FORWARDING_HOST
+    local host=$ANNEX_TCP_FORWARDING_HOST vpc
+    # Daemons in the same VPC talk over private addresses even when one of them (the
+    # seed) advertises a public one: HTCondor does so between equal PRIVATE_NETWORK_NAMEs.
+    # The seed's start-up hook names its network the same way, after its VPC.
+    if vpc=$(imds_vpc_id); then
+        log "private network: $vpc"
+        echo "PRIVATE_NETWORK_NAME = $vpc"
+    fi
     [ -n "$host" ] || return 0
     if [ "$host" = public-ipv4 ]; then
         host=$(imds_get meta-data/public-ipv4) || die "asked for public-ipv4 forwarding, but the instance has no public IPv4 address"
