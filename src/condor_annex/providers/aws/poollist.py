@@ -10,10 +10,10 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from condor_annex.providers.aws.awserrors import aws_errors
 from condor_annex.providers.aws.instances import LIVE_STATES
 from condor_annex.providers.aws.poolmembers import Members, pool_members
 from condor_annex.providers.aws.poolrecord import CloudPool, list_pools
-from condor_annex.providers.aws.provider import _aws_errors  # refusals: one line, exit 1
 
 COLLECTOR_PORT = 9618
 
@@ -52,7 +52,7 @@ def _summary(pool: CloudPool, members: Members) -> PoolSummary:
     )
 
 
-@_aws_errors
+@aws_errors
 def pool_summaries(session: Any) -> list[PoolSummary]:
     pools = sorted(list_pools(session), key=lambda p: p.name)
     known = {p.name: [p.seed_address] if p.seed_address else [] for p in pools}
@@ -60,7 +60,7 @@ def pool_summaries(session: Any) -> list[PoolSummary]:
     return [_summary(p, members[p.name]) for p in pools]
 
 
-@_aws_errors
+@aws_errors
 def pool_summary(session: Any, pool: CloudPool) -> PoolSummary:
     known = {pool.name: [pool.seed_address] if pool.seed_address else []}
     members = pool_members(session.client("ec2"), known, LIVE_STATES, known)

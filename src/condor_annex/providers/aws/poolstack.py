@@ -23,6 +23,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from condor_annex.api import Cancelled
 from condor_annex.errors import AnnexError, UsageError
 from condor_annex.providers.aws import naming
+from condor_annex.providers.aws.awserrors import aws_errors
 from condor_annex.providers.aws.inventory import Finder, Inventory, finder_for
 from condor_annex.providers.aws.options import DEFAULT_INSTANCE_TYPE
 from condor_annex.providers.aws.poolchanges import PoolChangeSet
@@ -40,7 +41,6 @@ from condor_annex.providers.aws.poolrecord import (
     find_pool,
 )
 from condor_annex.providers.aws.poolscope import PoolScope, find_scope, pool_inventory
-from condor_annex.providers.aws.provider import _aws_errors  # refusals: one line, exit 1
 from condor_annex.providers.aws.reaper import TAG_MANAGED, TAG_POOL, annex_prefix, delete_prefix
 from condor_annex.providers.aws.setuprecord import find_setup
 from condor_annex.providers.aws.stacks import Stacks, StackSpec, next_action
@@ -97,7 +97,7 @@ def require_imdsv2(ec2: Any, instance_id: str, say: Say) -> None:
             ec2.modify_instance_metadata_options(InstanceId=instance_id, **SEED_METADATA)
 
 
-@_aws_errors
+@aws_errors
 def create_pool(
     session: Any,
     request: PoolRequest,
@@ -164,7 +164,7 @@ def create_pool(
     return pool
 
 
-@_aws_errors
+@aws_errors
 def update_pool(
     session: Any,
     name: str,
@@ -226,7 +226,7 @@ def update_pool(
         raise Cancelled("nothing was changed")
     change_set.execute()
     stacks = _stacks(session, say, poll, timeout)
-    stacks._settle(pool.stack_name, "UPDATE_COMPLETE")  # same wait and failure report
+    stacks.settle(pool.stack_name, "UPDATE_COMPLETE")  # same wait and failure report
     updated = find_pool(session, name)
     if updated is None:
         raise AnnexError(f"stack {pool.stack_name} vanished during the update")
@@ -266,7 +266,7 @@ def _delete_annex_objects(session: Any, scope: PoolScope, say: Say) -> None:
             say(f"Could not delete {annex_prefix(annex)} in {bucket}: {err}")
 
 
-@_aws_errors
+@aws_errors
 def delete_pool(
     session: Any,
     name: str,

@@ -11,7 +11,6 @@ retried call never launches twice.
 from __future__ import annotations
 
 import base64
-import functools
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -23,6 +22,7 @@ from condor_annex.errors import AnnexError, UsageError
 from condor_annex.lifecycle import GoneReason, WorkerState
 from condor_annex.model import AnnexRecord, AnnexRequest, WorkerRecord
 from condor_annex.providers.aws import instances as ec2x
+from condor_annex.providers.aws.awserrors import aws_errors
 from condor_annex.providers.aws.bootscript import boot_script
 from condor_annex.providers.aws.bundleupload import upload_bundle, upload_lease
 from condor_annex.providers.aws.prices import (
@@ -72,23 +72,6 @@ def _check_tags(tags: dict[str, str]) -> dict[str, str]:
         if key.startswith("condor-annex:") or key.lower().startswith("aws:"):
             raise UsageError(f"tag key {key!r} is reserved; pick another")
     return dict(tags)
-
-
-def _aws_errors(method: Callable[..., Any]) -> Callable[..., Any]:
-    """AWS's refusals become one-line AnnexErrors (exit 1), never tracebacks."""
-
-    @functools.wraps(method)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return method(*args, **kwargs)
-        except ClientError as err:
-            error = err.response.get("Error", {})
-            text = f"{error.get('Code', '')}: {error.get('Message', '')}".replace("\n", " ")
-            raise AnnexError(f"AWS refused {err.operation_name} ({text[:300]})") from err
-        except BotoCoreError as err:
-            raise AnnexError(f"cannot reach AWS ({str(err)[:300]})") from err
-
-    return wrapper
 
 
 def _hours(seconds: float) -> str:
@@ -160,7 +143,7 @@ class AwsProvider:
             text += f" At most about ${bound:.2f} at on-demand list prices."
         return text
 
-    @_aws_errors
+    @aws_errors
     def prepare(self, request: AnnexRequest) -> None:
         if request.count < 1:
             raise UsageError(f"count {request.count} is below 1")
@@ -168,7 +151,7 @@ class AwsProvider:
         for arn in self.instance_policies:
             check_policy(self.client("iam"), arn)
 
-    @_aws_errors
+    @aws_errors
     def run_instances(
         self, annex: AnnexRecord, bundle: WorkerBundle, count: int
     ) -> list[WorkerRecord]:
@@ -381,7 +364,7 @@ class AwsProvider:
             return GoneReason.OFF
         return GoneReason.EXITED
 
-    @_aws_errors
+    @aws_errors
     def query_instances(self, annex: AnnexRecord) -> list[WorkerRecord]:
         found = ec2x.describe_annex(self.client("ec2"), annex.name)
         self.seen[annex.name] = found
@@ -415,7 +398,7 @@ class AwsProvider:
         return estimated_cost(usage, self.clock() if now is None else now)
 
     # -- ending ------------------------------------------------------------------------------
-    @_aws_errors
+    @aws_errors
     def terminate_instances(self, annex: AnnexRecord, ids: Sequence[str] | None = None) -> None:
         ec2 = self.client("ec2")
         wanted = None if ids is None else set(ids)
@@ -446,7 +429,7 @@ class AwsProvider:
             self.warnings.append(f"could not delete the role of annex {name}: {err}")
 
     # -- renewing ----------------------------------------------------------------------------
-    @_aws_errors
+    @aws_errors
     def set_lease(self, annex: AnnexRecord, bundle: WorkerBundle) -> None:
         """New token and lease.config first (workers poll them), then the lease tags the
         reaper reads, on every live instance and fleet of the annex, in batches."""

@@ -97,7 +97,7 @@ class Stacks:
             elif action == "create":
                 self.say(f"Creating stack {spec.name}...")
                 self.cf.create_stack(**self._args(spec), OnFailure="ROLLBACK")
-                return self._settle(spec.name, "CREATE_COMPLETE")
+                return self.settle(spec.name, "CREATE_COMPLETE")
             else:
                 self.say(f"Updating stack {spec.name}...")
                 try:
@@ -107,7 +107,7 @@ class Stacks:
                         self.say(f"Stack {spec.name} is already up to date.")
                         return self.outputs(spec.name)
                     raise
-                return self._settle(spec.name, "UPDATE_COMPLETE")
+                return self.settle(spec.name, "UPDATE_COMPLETE")
         raise AnnexError(f"stack {spec.name} did not settle; look at it in CloudFormation")
 
     def delete(self, name: str) -> None:
@@ -134,7 +134,8 @@ class Stacks:
                 )
             time.sleep(self.poll)
 
-    def _settle(self, name: str, want: str) -> dict[str, str]:
+    def settle(self, name: str, want: str) -> dict[str, str]:
+        """Wait for the stack to finish; its outputs if it ended `want`, else AnnexError."""
         final = self.wait(name)
         if final != want:
             raise AnnexError(f"stack {name} ended {final}: {self._failures(name)}")
