@@ -153,6 +153,19 @@ class Finder:
                             seen.add(inst["InstanceId"])
                             yield Resource("instance", inst["InstanceId"], inst["State"]["Name"])
 
+    def find_image(self) -> Iterator[Resource]:
+        """Images the account owns that carry our tag (`annex image build` makes them)."""
+        mine = [{"Name": f"tag:{TAG_MANAGED}", "Values": ["true"]}]
+        for page in self._pages("ec2", "describe_images", Owners=["self"], Filters=mine):
+            for image in page["Images"]:
+                yield Resource("image", image["ImageId"], image.get("Name", ""))
+
+    def find_snapshot(self) -> Iterator[Resource]:
+        mine = [{"Name": f"tag:{TAG_MANAGED}", "Values": ["true"]}]
+        for page in self._pages("ec2", "describe_snapshots", OwnerIds=["self"], Filters=mine):
+            for snapshot in page["Snapshots"]:
+                yield Resource("snapshot", snapshot["SnapshotId"], snapshot.get("State", ""))
+
     def find_fleet(self) -> Iterator[Resource]:
         for page in self._pages("ec2", "describe_fleets"):
             for fleet in page.get("Fleets", []):
@@ -211,6 +224,8 @@ KINDS: tuple[str, ...] = (
     "spot-fleet-request",
     "spot-instance-request",
     "instance",
+    "image",  # before its snapshots, which it holds
+    "snapshot",
     "stack",
     "alarm",
     "elastic-ip",

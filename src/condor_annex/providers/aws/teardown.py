@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 
 from condor_annex.errors import AnnexError
 from condor_annex.providers.aws import naming
+from condor_annex.providers.aws.amis import delete_snapshots
 from condor_annex.providers.aws.inventory import (
     KINDS,
     Finder,
@@ -36,6 +37,9 @@ GONE_CODES = {
     "InvalidGroup.NotFound",
     "InvalidLaunchTemplateId.NotFound",
     "InvalidKeyPair.NotFound",
+    "InvalidAMIID.NotFound",
+    "InvalidAMIID.Unavailable",
+    "InvalidSnapshot.NotFound",
     "InvalidAllocationID.NotFound",
     "InvalidAssociationID.NotFound",
 }
@@ -97,6 +101,16 @@ class Sweeper:
 
     def delete_instance(self, res: Resource) -> None:
         self.c("ec2").terminate_instances(InstanceIds=[res.id])
+
+    def delete_image(self, res: Resource) -> None:
+        self.c("ec2").deregister_image(ImageId=res.id)
+
+    def delete_snapshot(self, res: Resource) -> None:
+        # Right after its image is deregistered a snapshot may still count as in use.
+        ec2 = self.c("ec2")
+        delete_snapshots(
+            lambda s: ec2.delete_snapshot(SnapshotId=s), [res.id], self.timeout, self.poll
+        )
 
     def delete_stack(self, res: Resource) -> None:
         Stacks(self.finder.session, self.say, poll=self.poll, timeout=self.timeout).delete(res.id)
