@@ -13,6 +13,7 @@ from rich.console import Console
 from condor_annex.api import Annexes
 from condor_annex.cli import awsoptions, cloudpool
 from condor_annex.cli.account import register as register_account_commands
+from condor_annex.cli.image import register as register_image_commands
 from condor_annex.cli.params import DURATION, MEMORY, NAME_LIST
 from condor_annex.cli.render import print_status, status_json
 from condor_annex.cli.runner import exit_with
@@ -206,6 +207,7 @@ def demo(jobs: int, workers: int) -> None:
 
 register_account_commands(cli, say)
 register_seed_commands(cli, say)
+register_image_commands(cli, say)
 cloudpool.register(pool, say)
 
 

@@ -1,0 +1,70 @@
+"""`annex image ...`: machine images for AWS workers and seeds.
+
+Thin: parse, then call `condor_annex.providers.aws.images`, which checks everything
+before it makes anything and cleans up after any failure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from condor_annex.cli import awsoptions
+from condor_annex.cli.params import DURATION, NameList
+
+Say = Callable[[str], None]
+EXTRA_LIST = NameList("docker,python3")
+
+
+def register(cli: click.Group, say: Say) -> None:
+    @cli.group()
+    def image() -> None:
+        """Machine images (AWS AMIs) with HTCondor for annex workers and seeds."""
+
+    @image.command("build")
+    @click.option(
+        "--role",
+        type=click.Choice(["worker", "seed"]),
+        required=True,
+        help="worker: an annex execute node; seed: central manager and submit node.",
+    )
+    @click.option("--base-image", required=True, help="The AMI to start from (Linux).")
+    @click.option("--name", help="The new image's name [default: condor-annex-ROLE-DATE].")
+    @click.option(
+        "--extra",
+        "extras",
+        type=EXTRA_LIST,
+        help="More software: docker, python3, git, gcc (comma-separated).",
+    )
+    @click.option(
+        "--timeout",
+        type=DURATION,
+        default="30m",
+        show_default=True,
+        help="How long the builder may take to install and report.",
+    )
+    @awsoptions.credentials
+    @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+    def build(
+        role: str,
+        base_image: str,
+        name: str | None,
+        extras: tuple[str, ...] | None,
+        timeout: int,
+        yes: bool,
+        **aws: Any,
+    ) -> None:
+        """Bake an image: one builder instance installs HTCondor for ROLE, is scrubbed and
+        scanned for secrets, and is imaged only if the scan is clean. Prints the image id."""
+        from condor_annex.cli.main import confirm_or_refuse
+        from condor_annex.providers.aws.images import ImageRequest, build_image
+        from condor_annex.providers.aws.options import AwsOptions
+        from condor_annex.providers.aws.session import aws_session
+
+        options = awsoptions.aws_options(aws) or AwsOptions()
+        session = aws_session(options.region, options.access_key_file, options.secret_key_file)
+        request = ImageRequest(role, base_image, name or "", extras or (), float(timeout))
+        built = build_image(session, request, say, confirm_or_refuse(yes))
+        click.echo(built.image_id)
