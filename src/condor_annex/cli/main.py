@@ -69,7 +69,7 @@ def runtime_install() -> None:
 # -- pool ----------------------------------------------------------------------------------
 @cli.group()
 def pool() -> None:
-    """The local seed pool: central manager and submit node on this machine."""
+    """Pools: the local one on this machine (up, down) and whole pools in the cloud."""
 
 
 @pool.command("up")
