@@ -285,6 +285,7 @@ class Annexes:
                     lambda: not in_pool & {w.id for w in self._refreshed(name).live_workers},
                     timeout,
                     "workers to leave",
+                    interval=provider.poll_seconds,
                 )
             except TimeoutError:
                 say(f"Some workers of '{name}' did not leave in {timeout:g}s; ending them.")

@@ -31,6 +31,8 @@ class Provider(Protocol):
     lease_grace_seconds: float
     # How long `off` waits for fresh workers' master ads before ending them directly.
     join_wait_seconds: float
+    # How often a wait on the provider's view may ask it again (cloud APIs throttle).
+    poll_seconds: float
     # Best-effort steps that failed (for the caller to show); never secrets.
     warnings: list[str]
 

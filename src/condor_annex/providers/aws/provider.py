@@ -83,6 +83,8 @@ class AwsProvider:
     lease_grace_seconds = LEASE_GRACE_SECONDS
     # A worker not in the pool when `off` starts is ended through the API at once.
     join_wait_seconds = 0.0
+    # Each look is a paged DescribeInstances of the whole annex: not more than this often.
+    poll_seconds = 5.0
 
     def __init__(
         self,

@@ -30,6 +30,7 @@ class LocalProvider:
     lease_grace_seconds = LEASE_GRACE_SECONDS
     # Local workers start in about a second; their master ads follow within seconds.
     join_wait_seconds = 20.0
+    poll_seconds = 0.25
 
     def __init__(self, store: Store) -> None:
         self.store = store
