@@ -37,7 +37,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from condor_annex.providers.aws.imagescript import COMMON, ROLE_SCRIPTS, script_text
+from condor_annex.providers.aws.images.imagescript import COMMON, ROLE_SCRIPTS, script_text
 from condor_annex.runtime import install, mounts
 from condor_annex.runtime.base import SYSTEM_PATH
 from condor_annex.waiting import wait_for

@@ -31,7 +31,7 @@ from condor_annex.waiting import wait_for
 from condor_annex.workerconfig import WorkerBundle
 
 if TYPE_CHECKING:
-    from condor_annex.providers.aws.options import AwsOptions
+    from condor_annex.providers.aws.annexes.options import AwsOptions
 
 Say = Callable[[str], None]
 Confirm = Callable[[str], bool]

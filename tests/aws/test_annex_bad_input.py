@@ -11,7 +11,7 @@ import pytest
 from tests.commands import run_command
 
 from condor_annex.providers.aws import SetupRecord
-from condor_annex.providers.aws.inventory import take_inventory
+from condor_annex.providers.aws.account.inventory import take_inventory
 
 SECRET = "not-a-real-secret"
 

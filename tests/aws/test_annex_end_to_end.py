@@ -21,9 +21,9 @@ from tests.condor.conftest import annexes, home, workdir  # noqa: F401 - fixture
 
 from condor_annex import Annexes
 from condor_annex.providers.aws import find_setup
-from condor_annex.providers.aws.inventory import take_inventory
+from condor_annex.providers.aws.account.inventory import take_inventory
+from condor_annex.providers.aws.annexes.workeridentity import role_name
 from condor_annex.providers.aws.reaper import TAG_ANNEX, TAG_LEASE_END
-from condor_annex.providers.aws.workeridentity import role_name
 
 from .conftest import REGION, lift_tls_policy
 

@@ -28,6 +28,7 @@ import threading
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +40,10 @@ import condor_annex
 from condor_annex.cli.main import cli
 from condor_annex.cli.runner import run
 from condor_annex.errors import AnnexError
-from condor_annex.providers.aws import SetupRecord, amis, teardown
-from condor_annex.providers.aws.images import (
+from condor_annex.providers.aws import SetupRecord, teardown
+from condor_annex.providers.aws.account.inventory import take_inventory
+from condor_annex.providers.aws.images import amis
+from condor_annex.providers.aws.images.bake import (
     TAG_BUILT,
     TAG_HTCONDOR_VERSION,
     TAG_IMAGE_BUILD,
@@ -50,7 +53,7 @@ from condor_annex.providers.aws.images import (
     SecretsFound,
     build_image,
 )
-from condor_annex.providers.aws.imagescript import (
+from condor_annex.providers.aws.images.imagescript import (
     COMMON,
     ROLE_SCRIPTS,
     WRAPPER,
@@ -58,19 +61,18 @@ from condor_annex.providers.aws.imagescript import (
     builder_user_data,
     script_text,
 )
-from condor_annex.providers.aws.imagesignal import (
+from condor_annex.providers.aws.images.imagesignal import (
     BuildResult,
     presigned_put_url,
     read_result,
     result_key,
 )
-from condor_annex.providers.aws.inventory import take_inventory
 from condor_annex.providers.aws.reaper import TAG_MANAGED
 from condor_annex.waiting import wait_for
 
 from .conftest import REGION
 
-TEMPLATES = Path(amis.__file__).parent / "templates"
+TEMPLATES = Path(str(resources.files("condor_annex.providers.aws") / "templates"))
 IMAGE_KINDS = ("instance", "image", "snapshot")
 POLL = 0.05
 

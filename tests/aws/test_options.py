@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import htcondor2
 import pytest
 
-from condor_annex.providers.aws.options import (
+from condor_annex.providers.aws.annexes.options import (
     CLASSIC_INSTANCE_TYPE,
     DEFAULT_INSTANCE_TYPE,
     AwsOptions,

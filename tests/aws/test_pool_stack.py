@@ -30,17 +30,17 @@ from condor_annex.cli.main import cli
 from condor_annex.cli.runner import run
 from condor_annex.model import AnnexRecord
 from condor_annex.providers.aws import AwsProvider, SetupRecord, naming, setup, teardown
-from condor_annex.providers.aws.inventory import take_inventory
-from condor_annex.providers.aws.poollist import pool_summary
-from condor_annex.providers.aws.poolrecord import CloudPool, find_pool
-from condor_annex.providers.aws.poolstack import (
+from condor_annex.providers.aws.account.inventory import take_inventory
+from condor_annex.providers.aws.annexes.workeridentity import role_name
+from condor_annex.providers.aws.pools.poollist import pool_summary
+from condor_annex.providers.aws.pools.poolrecord import CloudPool, find_pool
+from condor_annex.providers.aws.pools.poolstack import (
     WORLD_WARNING,
     PoolRequest,
     create_pool,
     update_pool,
 )
 from condor_annex.providers.aws.reaper import TAG_MANAGED, TAG_POOL
-from condor_annex.providers.aws.workeridentity import role_name
 from condor_annex.workerconfig import WorkerBundle
 
 REGION = "us-east-1"

@@ -18,9 +18,9 @@ import pytest
 from condor_annex.lifecycle import GoneReason, WorkerState
 from condor_annex.model import AnnexRecord
 from condor_annex.providers.aws import AwsProvider, SetupRecord
-from condor_annex.providers.aws import instances as ec2x
+from condor_annex.providers.aws.annexes import instances as ec2x
+from condor_annex.providers.aws.annexes.workeridentity import role_name
 from condor_annex.providers.aws.reaper import TAG_ANNEX, TAG_LEASE_END, TAG_MANAGED, TAG_POOL
-from condor_annex.providers.aws.workeridentity import role_name
 from condor_annex.workerconfig import WorkerBundle, lease_config
 
 REGION = "us-east-1"

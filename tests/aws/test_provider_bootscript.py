@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 
 from condor_annex.providers.aws import SetupRecord
-from condor_annex.providers.aws.bootscript import USER_DATA_LIMIT, boot_script
-from condor_annex.providers.aws.bundleupload import upload_bundle, upload_lease
-from condor_annex.providers.aws.prices import InstanceUsage, estimated_cost, price_table
+from condor_annex.providers.aws.annexes.bootscript import USER_DATA_LIMIT, boot_script
+from condor_annex.providers.aws.annexes.bundleupload import upload_bundle, upload_lease
+from condor_annex.providers.aws.annexes.prices import InstanceUsage, estimated_cost, price_table
 from condor_annex.workerconfig import lease_config
 
 from .imds import INSTANCE_ID, VPC_ID, FakeImds, imds_server  # noqa: F401 - the imds fixture

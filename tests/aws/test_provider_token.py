@@ -17,8 +17,8 @@ from botocore.stub import Stubber
 
 from condor_annex.errors import AnnexError
 from condor_annex.providers.aws import AwsProvider, SetupRecord
+from condor_annex.providers.aws.annexes.workeridentity import role_name
 from condor_annex.providers.aws.reaper import annex_prefix
-from condor_annex.providers.aws.workeridentity import role_name
 
 from .test_provider import annex, bundle
 

@@ -16,9 +16,9 @@ import pytest
 
 from condor_annex.errors import UsageError
 from condor_annex.providers.aws import SetupRecord, check_setup, find_setup, setup
-from condor_annex.providers.aws.guardrails import policy_document, policy_problems
+from condor_annex.providers.aws.account.guardrails import policy_document, policy_problems
+from condor_annex.providers.aws.account.stacks import next_action
 from condor_annex.providers.aws.reaper import TAG_ANNEX, TAG_MANAGED
-from condor_annex.providers.aws.stacks import next_action
 
 
 def test_bucket_is_private_encrypted_and_tls_only(session: Any, record: SetupRecord) -> None:

@@ -11,9 +11,9 @@ from typing import Any
 from tests.aws.test_reaper import launch
 
 from condor_annex.providers.aws import SetupRecord, teardown
-from condor_annex.providers.aws.inventory import KINDS, Finder, take_inventory
+from condor_annex.providers.aws.account.inventory import KINDS, Finder, take_inventory
+from condor_annex.providers.aws.account.teardown import Sweeper
 from condor_annex.providers.aws.reaper import TAG_ANNEX, TAG_LEASE_END, TAG_MANAGED
-from condor_annex.providers.aws.teardown import Sweeper
 
 
 def test_inventory_knows_every_kind_and_can_delete_it(session: Any) -> None:

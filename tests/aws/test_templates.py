@@ -5,18 +5,20 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+from importlib import resources
 from pathlib import Path
 
-from condor_annex.providers.aws import stacktemplate
+from condor_annex.providers.aws.account import stacktemplate
 
 CFN_LINT = Path(sys.executable).parent / "cfn-lint"
+TEMPLATES = Path(str(resources.files("condor_annex.providers.aws") / "templates"))
 
 
 def test_templates_pass_cfn_lint(tmp_path: Path) -> None:
     rendered = tmp_path / "account-rendered.yaml"
     rendered.write_text(stacktemplate.account_template())
-    raw = Path(stacktemplate.__file__).parent / "templates" / stacktemplate.TEMPLATE_NAME
-    pool = Path(stacktemplate.__file__).parent / "templates" / "pool.yaml"  # used as is
+    raw = TEMPLATES / stacktemplate.TEMPLATE_NAME
+    pool = TEMPLATES / "pool.yaml"  # used as is
     result = subprocess.run(
         [str(CFN_LINT), str(raw), str(rendered), str(pool)],
         capture_output=True,

@@ -37,8 +37,8 @@ from tests.condor.jobs import USER, history, queue, submit
 from condor_annex import Annexes, processes
 from condor_annex.model import AnnexRecord
 from condor_annex.providers.aws import SetupRecord
-from condor_annex.providers.aws.bootscript import boot_script
-from condor_annex.providers.aws.bundleupload import upload_bundle
+from condor_annex.providers.aws.annexes.bootscript import boot_script
+from condor_annex.providers.aws.annexes.bundleupload import upload_bundle
 from condor_annex.runtime import install
 from condor_annex.runtime.base import SYSTEM_PATH
 from condor_annex.runtime.install import WORKER_TOOLS, missing_packages

@@ -58,7 +58,7 @@ def register(cli: click.Group, say: Say) -> None:
             say("The local provider needs no account setup; 'annex runtime install' is all.")
             return
         from condor_annex.providers.aws import setup as aws_setup
-        from condor_annex.providers.aws.condorconfig import default_user_config
+        from condor_annex.providers.aws.account.condorconfig import default_user_config
 
         session = _session(region, access_key_file, secret_key_file)
         aws_setup(session, say, config_file=config_file or default_user_config())

@@ -98,6 +98,6 @@ def aws_options(kwargs: dict[str, Any]) -> Any:
     }
     if not any(values.values()):
         return None
-    from condor_annex.providers.aws.options import AwsOptions
+    from condor_annex.providers.aws.annexes.options import AwsOptions
 
     return AwsOptions(**values)

@@ -23,7 +23,7 @@ from condor_annex.durations import parse_duration
 from condor_annex.errors import AnnexError, UsageError
 
 if TYPE_CHECKING:
-    from condor_annex.providers.aws.options import AwsOptions
+    from condor_annex.providers.aws.annexes.options import AwsOptions
 
 PROG = "condor_annex"
 console = Console(highlight=False, soft_wrap=True)
@@ -66,7 +66,7 @@ def _hours(seconds: int) -> str:
 
 def _account(args: argparse.Namespace) -> int:
     from condor_annex.providers.aws import aws_session, check_setup, setup
-    from condor_annex.providers.aws.condorconfig import default_user_config
+    from condor_annex.providers.aws.account.condorconfig import default_user_config
 
     access, secret = args.aws_access_key_file, args.aws_secret_key_file
     if args.setup:
@@ -92,7 +92,7 @@ def _aws_options(args: argparse.Namespace) -> AwsOptions | None:
     ]
     if not any(given):
         return None
-    from condor_annex.providers.aws.options import AwsOptions
+    from condor_annex.providers.aws.annexes.options import AwsOptions
 
     return AwsOptions(
         region=args.aws_region,

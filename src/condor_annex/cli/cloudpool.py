@@ -1,7 +1,7 @@
 """`annex pool create/update/delete/list`: whole pools in the cloud, one stack each.
 
 They sit beside the local pool's `up`/`down` in the same `annex pool` group. The work is
-in condor_annex.providers.aws.poolstack; these commands parse, call it, and print.
+in condor_annex.providers.aws.pools.poolstack; these commands parse, call it, and print.
 """
 
 from __future__ import annotations
@@ -96,8 +96,8 @@ def register(pool: click.Group, say: Say) -> None:
         **aws: Any,
     ) -> None:
         """Create pool NAME in the cloud: seed, address, recovery, security, role."""
-        from condor_annex.providers.aws.poollist import how_to_use, pool_summary
-        from condor_annex.providers.aws.poolstack import PoolRequest, create_pool
+        from condor_annex.providers.aws.pools.poollist import how_to_use, pool_summary
+        from condor_annex.providers.aws.pools.poolstack import PoolRequest, create_pool
 
         session = _session(aws)
         request = PoolRequest(
@@ -129,7 +129,7 @@ def register(pool: click.Group, say: Say) -> None:
         **aws: Any,
     ) -> None:
         """Change pool NAME's images, and nothing else, through a change set."""
-        from condor_annex.providers.aws.poolstack import update_pool
+        from condor_annex.providers.aws.pools.poolstack import update_pool
 
         pool = update_pool(
             _session(aws),
@@ -147,7 +147,7 @@ def register(pool: click.Group, say: Say) -> None:
     @_yes
     def pool_delete(name: str, provider: str, yes: bool, **aws: Any) -> None:
         """Remove pool NAME and everything it made, its annexes too; then list what is left."""
-        from condor_annex.providers.aws.poolstack import delete_pool
+        from condor_annex.providers.aws.pools.poolstack import delete_pool
 
         left = delete_pool(_session(aws), name, say, _confirm(yes))
         if left.empty:
@@ -162,7 +162,7 @@ def register(pool: click.Group, say: Say) -> None:
     @_provider
     def pool_list(as_json: bool, provider: str, **aws: Any) -> None:
         """The pools in the cloud: images, seed address, annexes and their live workers."""
-        from condor_annex.providers.aws.poollist import pool_summaries
+        from condor_annex.providers.aws.pools.poollist import pool_summaries
 
         summaries = pool_summaries(_session(aws))
         if as_json:

@@ -1,6 +1,6 @@
 """`annex image ...`: machine images for AWS workers and seeds.
 
-Thin: parse, then call `condor_annex.providers.aws.images`, which checks everything
+Thin: parse, then call `condor_annex.providers.aws.images.bake`, which checks everything
 before it makes anything and cleans up after any failure.
 """
 
@@ -59,8 +59,8 @@ def register(cli: click.Group, say: Say) -> None:
         """Bake an image: one builder instance installs HTCondor for ROLE, is scrubbed and
         scanned for secrets, and is imaged only if the scan is clean. Prints the image id."""
         from condor_annex.cli.main import confirm_or_refuse
-        from condor_annex.providers.aws.images import ImageRequest, build_image
-        from condor_annex.providers.aws.options import AwsOptions
+        from condor_annex.providers.aws.annexes.options import AwsOptions
+        from condor_annex.providers.aws.images.bake import ImageRequest, build_image
         from condor_annex.providers.aws.session import aws_session
 
         options = awsoptions.aws_options(aws) or AwsOptions()

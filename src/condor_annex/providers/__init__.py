@@ -9,7 +9,7 @@ from condor_annex.providers.base import Provider
 from condor_annex.store import Store
 
 if TYPE_CHECKING:
-    from condor_annex.providers.aws.options import AwsOptions
+    from condor_annex.providers.aws.annexes.options import AwsOptions
 
 KNOWN = ("local", "aws")
 
@@ -29,7 +29,7 @@ def get_provider(
         return LocalProvider(store)
     if name == "aws":
         # Imported here so the local provider never needs boto3 loaded.
-        from condor_annex.providers.aws.options import AwsOptions, aws_provider
+        from condor_annex.providers.aws.annexes.options import AwsOptions, aws_provider
 
         return aws_provider(aws or AwsOptions(), region or None)
     raise UsageError(f"unknown provider {name!r}; choose one of: {', '.join(KNOWN)}")

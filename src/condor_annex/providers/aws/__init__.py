@@ -3,11 +3,11 @@ instance side (AwsProvider)."""
 
 from __future__ import annotations
 
-from condor_annex.providers.aws.account import check_setup, reap_now, setup, teardown
-from condor_annex.providers.aws.prices import estimated_cost, price_table
-from condor_annex.providers.aws.provider import AwsProvider
+from condor_annex.providers.aws.account.commands import check_setup, reap_now, setup, teardown
+from condor_annex.providers.aws.account.setuprecord import SetupRecord, find_setup
+from condor_annex.providers.aws.annexes.prices import estimated_cost, price_table
+from condor_annex.providers.aws.annexes.provider import AwsProvider
 from condor_annex.providers.aws.session import aws_session
-from condor_annex.providers.aws.setuprecord import SetupRecord, find_setup
 
 __all__ = [
     "AwsProvider",

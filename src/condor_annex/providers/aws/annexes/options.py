@@ -16,9 +16,9 @@ import htcondor2
 from botocore.exceptions import BotoCoreError, ClientError
 
 from condor_annex.errors import UsageError
-from condor_annex.providers.aws.provider import AwsProvider
+from condor_annex.providers.aws.account.setuprecord import find_setup
+from condor_annex.providers.aws.annexes.provider import AwsProvider
 from condor_annex.providers.aws.session import aws_session
-from condor_annex.providers.aws.setuprecord import find_setup
 
 DEFAULT_INSTANCE_TYPE = "m7i.large"
 CLASSIC_INSTANCE_TYPE = "m4.large"

@@ -21,24 +21,24 @@ from botocore.parsers import ResponseParserError
 from condor_annex.errors import AnnexError, UsageError
 from condor_annex.lifecycle import GoneReason, WorkerState
 from condor_annex.model import AnnexRecord, AnnexRequest, WorkerRecord
-from condor_annex.providers.aws import instances as ec2x
-from condor_annex.providers.aws.awserrors import aws_errors
-from condor_annex.providers.aws.bootscript import boot_script
-from condor_annex.providers.aws.bundleupload import upload_bundle, upload_lease
-from condor_annex.providers.aws.prices import (
+from condor_annex.providers.aws.account.setuprecord import SetupRecord
+from condor_annex.providers.aws.annexes import instances as ec2x
+from condor_annex.providers.aws.annexes.bootscript import boot_script
+from condor_annex.providers.aws.annexes.bundleupload import upload_bundle, upload_lease
+from condor_annex.providers.aws.annexes.prices import (
     CostEstimate,
     InstanceUsage,
     estimated_cost,
     price_table,
 )
-from condor_annex.providers.aws.reaper import TAG_LEASE_END, annex_prefix, delete_prefix
-from condor_annex.providers.aws.setuprecord import SetupRecord
-from condor_annex.providers.aws.workeridentity import (
+from condor_annex.providers.aws.annexes.workeridentity import (
     AnnexIdentity,
     check_policy,
     delete_annex_identity,
     ensure_annex_identity,
 )
+from condor_annex.providers.aws.awserrors import aws_errors
+from condor_annex.providers.aws.reaper import TAG_LEASE_END, annex_prefix, delete_prefix
 from condor_annex.workerconfig import WorkerBundle
 
 # The reaper runs every minute and ends instances at lease end; allow one period.

@@ -23,29 +23,29 @@ from botocore.exceptions import BotoCoreError, ClientError
 from condor_annex.api import Cancelled
 from condor_annex.errors import AnnexError, UsageError
 from condor_annex.providers.aws import naming
+from condor_annex.providers.aws.account.inventory import Finder, Inventory, finder_for
+from condor_annex.providers.aws.account.setuprecord import find_setup
+from condor_annex.providers.aws.account.stacks import Stacks, StackSpec, next_action
+from condor_annex.providers.aws.account.stacktemplate import template_text
+from condor_annex.providers.aws.account.teardown import Sweeper
+from condor_annex.providers.aws.annexes.options import DEFAULT_INSTANCE_TYPE
 from condor_annex.providers.aws.awserrors import aws_errors
-from condor_annex.providers.aws.inventory import Finder, Inventory, finder_for
-from condor_annex.providers.aws.options import DEFAULT_INSTANCE_TYPE
-from condor_annex.providers.aws.poolchanges import PoolChangeSet
-from condor_annex.providers.aws.poolinput import (
+from condor_annex.providers.aws.pools.poolchanges import PoolChangeSet
+from condor_annex.providers.aws.pools.poolinput import (
     check_admin_cidr,
     check_instance_policy,
     check_key_pair,
     check_pool_image,
     check_pool_name,
 )
-from condor_annex.providers.aws.poolrecord import (
+from condor_annex.providers.aws.pools.poolrecord import (
     CONTROL_IMAGE,
     WORKER_IMAGE,
     CloudPool,
     find_pool,
 )
-from condor_annex.providers.aws.poolscope import PoolScope, find_scope, pool_inventory
+from condor_annex.providers.aws.pools.poolscope import PoolScope, find_scope, pool_inventory
 from condor_annex.providers.aws.reaper import TAG_MANAGED, TAG_POOL, annex_prefix, delete_prefix
-from condor_annex.providers.aws.setuprecord import find_setup
-from condor_annex.providers.aws.stacks import Stacks, StackSpec, next_action
-from condor_annex.providers.aws.stacktemplate import template_text
-from condor_annex.providers.aws.teardown import Sweeper
 
 Say = Callable[[str], None]
 Confirm = Callable[[str], bool]

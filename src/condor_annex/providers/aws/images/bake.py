@@ -31,21 +31,21 @@ from condor_annex import __version__
 from condor_annex.api import Cancelled
 from condor_annex.durations import format_duration
 from condor_annex.errors import AnnexError
-from condor_annex.providers.aws import amis
-from condor_annex.providers.aws.imageplan import BuildPlan, ImageRequest, plan_build
-from condor_annex.providers.aws.imagescript import builder_script, builder_user_data
-from condor_annex.providers.aws.imagesignal import (
+from condor_annex.providers.aws.account.inventory import Finder, Resource
+from condor_annex.providers.aws.account.teardown import Sweeper
+from condor_annex.providers.aws.annexes.instances import LIVE_STATES
+from condor_annex.providers.aws.annexes.provider import METADATA_OPTIONS
+from condor_annex.providers.aws.images import amis
+from condor_annex.providers.aws.images.imageplan import BuildPlan, ImageRequest, plan_build
+from condor_annex.providers.aws.images.imagescript import builder_script, builder_user_data
+from condor_annex.providers.aws.images.imagesignal import (
     BuildResult,
     delete_result,
     presigned_put_url,
     read_result,
     result_key,
 )
-from condor_annex.providers.aws.instances import LIVE_STATES
-from condor_annex.providers.aws.inventory import Finder, Resource
-from condor_annex.providers.aws.provider import METADATA_OPTIONS
 from condor_annex.providers.aws.reaper import TAG_MANAGED
-from condor_annex.providers.aws.teardown import Sweeper
 
 Say = Callable[[str], None]
 Confirm = Callable[[str], bool]

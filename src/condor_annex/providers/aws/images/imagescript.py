@@ -15,7 +15,7 @@ import re
 import shlex
 from importlib import resources
 
-from condor_annex.providers.aws.bootscript import USER_DATA_LIMIT
+from condor_annex.providers.aws.annexes.bootscript import USER_DATA_LIMIT
 
 WRAPPER = "image-build.sh"
 COMMON = "image-common.sh"

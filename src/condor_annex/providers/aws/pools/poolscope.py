@@ -12,17 +12,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from condor_annex.providers.aws import naming
-from condor_annex.providers.aws.instances import annex_fleets, tag_dict
-from condor_annex.providers.aws.inventory import (
+from condor_annex.providers.aws.account.inventory import (
     LEFT_INSTANCE_STATES,
     Inventory,
     Resource,
     take_inventory,
 )
-from condor_annex.providers.aws.poolmembers import pool_members
-from condor_annex.providers.aws.poolrecord import CloudPool
+from condor_annex.providers.aws.annexes.instances import annex_fleets, tag_dict
+from condor_annex.providers.aws.annexes.workeridentity import role_name
+from condor_annex.providers.aws.pools.poolmembers import pool_members
+from condor_annex.providers.aws.pools.poolrecord import CloudPool
 from condor_annex.providers.aws.reaper import TAG_POOL
-from condor_annex.providers.aws.workeridentity import role_name
 
 
 @dataclass

@@ -16,10 +16,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from condor_annex.durations import format_duration
 from condor_annex.errors import UsageError
-from condor_annex.providers.aws import amis
-from condor_annex.providers.aws.imagescript import ROLE_SCRIPTS, known_extras
-from condor_annex.providers.aws.prices import price_table
-from condor_annex.providers.aws.setuprecord import SetupRecord, find_setup
+from condor_annex.providers.aws.account.setuprecord import SetupRecord, find_setup
+from condor_annex.providers.aws.annexes.prices import price_table
+from condor_annex.providers.aws.images import amis
+from condor_annex.providers.aws.images.imagescript import ROLE_SCRIPTS, known_extras
 
 ROLES = tuple(ROLE_SCRIPTS)
 DEFAULT_TIMEOUT = 1800.0

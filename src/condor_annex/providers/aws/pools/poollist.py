@@ -10,10 +10,10 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from condor_annex.providers.aws.annexes.instances import LIVE_STATES
 from condor_annex.providers.aws.awserrors import aws_errors
-from condor_annex.providers.aws.instances import LIVE_STATES
-from condor_annex.providers.aws.poolmembers import Members, pool_members
-from condor_annex.providers.aws.poolrecord import CloudPool, list_pools
+from condor_annex.providers.aws.pools.poolmembers import Members, pool_members
+from condor_annex.providers.aws.pools.poolrecord import CloudPool, list_pools
 
 COLLECTOR_PORT = 9618
 

@@ -72,7 +72,7 @@ def rebuild_fix(region: str) -> str:
 
 def find_setup(session: Any) -> SetupRecord:
     """The region's setup, or a UsageError telling the user to run setup first."""
-    from condor_annex.providers.aws.stacks import STABLE_OK
+    from condor_annex.providers.aws.account.stacks import STABLE_OK
 
     region = session.region_name
     cf = session.client("cloudformation")

@@ -18,8 +18,8 @@ from urllib.parse import unquote
 
 from botocore.exceptions import ClientError
 
+from condor_annex.providers.aws.account.setuprecord import SetupRecord, rebuild_fix, setup_fix
 from condor_annex.providers.aws.reaper import TAG_ANNEX, TAG_MANAGED
-from condor_annex.providers.aws.setuprecord import SetupRecord, rebuild_fix, setup_fix
 
 WORLD_V4 = "0.0.0.0/0"
 WORLD_V6 = "::/0"

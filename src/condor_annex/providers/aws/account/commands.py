@@ -24,15 +24,15 @@ from botocore.exceptions import ClientError
 
 from condor_annex.errors import UsageError
 from condor_annex.providers.aws import naming
-from condor_annex.providers.aws.condorconfig import write_region_settings
-from condor_annex.providers.aws.guardrails import CheckResult, Guardrails
-from condor_annex.providers.aws.inventory import Inventory
+from condor_annex.providers.aws.account.condorconfig import write_region_settings
+from condor_annex.providers.aws.account.guardrails import CheckResult, Guardrails
+from condor_annex.providers.aws.account.inventory import Inventory
+from condor_annex.providers.aws.account.setuprecord import SetupRecord, find_setup, setup_fix
+from condor_annex.providers.aws.account.stacks import Stacks, StackSpec
+from condor_annex.providers.aws.account.stacktemplate import account_template
+from condor_annex.providers.aws.account.teardown import empty_bucket
+from condor_annex.providers.aws.account.teardown import teardown as _teardown
 from condor_annex.providers.aws.reaper import TAG_MANAGED, ReapReport, reap
-from condor_annex.providers.aws.setuprecord import SetupRecord, find_setup, setup_fix
-from condor_annex.providers.aws.stacks import Stacks, StackSpec
-from condor_annex.providers.aws.stacktemplate import account_template
-from condor_annex.providers.aws.teardown import empty_bucket
-from condor_annex.providers.aws.teardown import teardown as _teardown
 
 Say = Callable[[str], None]
 

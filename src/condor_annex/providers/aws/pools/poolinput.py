@@ -15,8 +15,8 @@ from botocore.exceptions import ClientError
 from condor_annex.errors import UsageError
 from condor_annex.names import validate_name
 from condor_annex.providers.aws import naming
-from condor_annex.providers.aws.instances import check_image
-from condor_annex.providers.aws.workeridentity import check_policy
+from condor_annex.providers.aws.annexes.instances import check_image
+from condor_annex.providers.aws.annexes.workeridentity import check_policy
 
 
 def _reworded(err: UsageError, old: str, new: str) -> UsageError:

@@ -13,7 +13,7 @@ from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from condor_annex.providers.aws.instances import PAGE_SIZE, Instance, tag_dict, to_instance
+from condor_annex.providers.aws.annexes.instances import PAGE_SIZE, Instance, tag_dict, to_instance
 from condor_annex.providers.aws.reaper import TAG_ANNEX, TAG_POOL
 
 HOST_FIELDS = ("PublicIpAddress", "PrivateIpAddress", "PublicDnsName", "PrivateDnsName")

@@ -17,8 +17,7 @@ from botocore.exceptions import ClientError
 
 from condor_annex.errors import AnnexError
 from condor_annex.providers.aws import naming
-from condor_annex.providers.aws.amis import delete_snapshots
-from condor_annex.providers.aws.inventory import (
+from condor_annex.providers.aws.account.inventory import (
     KINDS,
     Finder,
     Inventory,
@@ -26,8 +25,9 @@ from condor_annex.providers.aws.inventory import (
     finder_for,
     take_inventory,
 )
+from condor_annex.providers.aws.account.stacks import Stacks
+from condor_annex.providers.aws.images.amis import delete_snapshots
 from condor_annex.providers.aws.reaper import delete_objects, delete_prefix
-from condor_annex.providers.aws.stacks import Stacks
 
 Say = Callable[[str], None]
 GONE_CODES = {

@@ -1,0 +1,1 @@
+"""Baking machine images for workers and seeds (annex image build)."""

@@ -1,0 +1,1 @@
+"""Whole pools in the cloud: one CloudFormation stack per pool (create, update, delete, list)."""
