@@ -108,6 +108,21 @@ def seed(session: Any, pool: CloudPool) -> dict[str, Any]:
     return reply["Reservations"][0]["Instances"][0]
 
 
+def put_recovery_alarm(session: Any, pool: str) -> None:
+    """The pool's alarm as CloudFormation makes it on AWS (moto's CloudFormation cannot)."""
+    session.client("cloudwatch").put_metric_alarm(
+        AlarmName=naming.pool_alarm_name(pool),
+        Namespace="AWS/EC2",
+        MetricName="StatusCheckFailed_System",
+        Statistic="Maximum",
+        Period=60,
+        EvaluationPeriods=2,
+        Threshold=0,
+        ComparisonOperator="GreaterThanThreshold",
+        AlarmActions=[f"arn:aws:automate:{REGION}:ec2:recover"],
+    )
+
+
 def test_create_makes_one_stack_with_a_locked_down_seed(
     session: Any, record: SetupRecord, said: list[str]
 ) -> None:
@@ -408,18 +423,7 @@ def test_pool_from_create_to_delete_on_the_command_line(
     assert lines[1] == f"  images: control {control}, workers {worker}"
     assert lines[2] == "  annexes: demo-workers (2); 2 live worker(s)"
 
-    # An alarm as CloudFormation makes it on AWS (moto's CloudFormation cannot).
-    session.client("cloudwatch").put_metric_alarm(
-        AlarmName=naming.pool_alarm_name("demo"),
-        Namespace="AWS/EC2",
-        MetricName="StatusCheckFailed_System",
-        Statistic="Maximum",
-        Period=60,
-        EvaluationPeriods=2,
-        Threshold=0,
-        ComparisonOperator="GreaterThanThreshold",
-        AlarmActions=[f"arn:aws:automate:{REGION}:ec2:recover"],
-    )
+    put_recovery_alarm(session, "demo")
     before = {(r.kind, r.id) for r in take_inventory(session).resources}
 
     assert annex("pool", "delete", "demo", "--yes") == 0
@@ -456,16 +460,7 @@ def test_teardown_removes_pools_their_addresses_and_alarms(
     tagged = ec2.allocate_address(
         Domain="vpc", TagSpecifications=[{"ResourceType": "elastic-ip", "Tags": tags}]
     )["AllocationId"]
-    session.client("cloudwatch").put_metric_alarm(
-        AlarmName=naming.pool_alarm_name("demo"),
-        Namespace="AWS/EC2",
-        MetricName="StatusCheckFailed_System",
-        Statistic="Maximum",
-        Period=60,
-        EvaluationPeriods=2,
-        Threshold=0,
-        ComparisonOperator="GreaterThanThreshold",
-    )
+    put_recovery_alarm(session, "demo")
     kinds = {r.kind for r in take_inventory(session).resources}
     assert {"alarm", "elastic-ip", "stack", "instance"} <= kinds
     said.clear()

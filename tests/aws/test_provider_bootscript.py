@@ -47,6 +47,31 @@ while [ ! -e {out}/master.stop ]; do sleep 0.1; done
         (bin_dir / name).chmod(0o755)
 
 
+def boot_env(tmp_path: Path, imds: str, s3: str, with_tools: bool) -> dict[str, str]:
+    """The boot script's environment: the stand-ins, dummy keys, paths under tmp_path."""
+    tools = f"{tmp_path / 'bin'}:" if with_tools else ""
+    return {
+        "PATH": f"{tools}{Path(sys.executable).parent}:/usr/bin:/bin",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "ANNEX_IMDS_URL": imds,
+        "ANNEX_S3_ENDPOINT_URL": s3,
+        "ANNEX_CONFIG_DIR": str(tmp_path / "etc"),
+        "ANNEX_STATE_DIR": str(tmp_path / "run"),
+    }
+
+
+def run_boot(script: Path, env: dict[str, str], **extra: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", str(script)],
+        env={**env, **extra},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 def wait_until(check: Callable[[], bool], what: str, timeout: float = 15) -> None:
     deadline = time.monotonic() + timeout
     while not check():
@@ -66,23 +91,15 @@ def test_boot_script_fetches_installs_renews_and_drains(
     out, state = tmp_path / "out", tmp_path / "run"
     out.mkdir()
     fake_tools(tmp_path / "bin", out)
-    env = {
-        "PATH": f"{tmp_path / 'bin'}:{Path(sys.executable).parent}:/usr/bin:/bin",
-        "HOME": str(tmp_path),
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "ANNEX_IMDS_URL": imds,
-        "ANNEX_S3_ENDPOINT_URL": aws_env,
-        "ANNEX_CONFIG_DIR": str(tmp_path / "etc"),
-        "ANNEX_LOCAL_DIR": str(tmp_path / "local"),
-        "ANNEX_STATE_DIR": str(state),
-        "ANNEX_POWEROFF": "0",
-        "ANNEX_POLL_SECONDS": "0.2",
-        "ANNEX_REFRESH_SECONDS": "1",
-    }
-    proc = subprocess.run(
-        ["bash", str(script)], env=env, capture_output=True, text=True, timeout=60, check=False
+    proc = run_boot(
+        script,
+        boot_env(tmp_path, imds, aws_env, with_tools=True),
+        HOME=str(tmp_path),
+        AWS_EC2_METADATA_DISABLED="true",
+        ANNEX_LOCAL_DIR=str(tmp_path / "local"),
+        ANNEX_POWEROFF="0",
+        ANNEX_POLL_SECONDS="0.2",
+        ANNEX_REFRESH_SECONDS="1",
     )
     assert proc.returncode == 0, proc.stderr
     assert "eyJ" not in proc.stdout + proc.stderr  # the token is never printed
@@ -167,18 +184,7 @@ def test_boot_script_fails_clearly_without_its_objects(
     out = tmp_path / "out"
     out.mkdir()
     fake_tools(tmp_path / "bin", out)
-    env = {
-        "PATH": f"{tmp_path / 'bin'}:{Path(sys.executable).parent}:/usr/bin:/bin",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "ANNEX_IMDS_URL": imds,
-        "ANNEX_S3_ENDPOINT_URL": aws_env,
-        "ANNEX_CONFIG_DIR": str(tmp_path / "etc"),
-        "ANNEX_STATE_DIR": str(tmp_path / "run"),
-    }
-    proc = subprocess.run(
-        ["bash", str(script)], env=env, capture_output=True, text=True, timeout=60, check=False
-    )
+    proc = run_boot(script, boot_env(tmp_path, imds, aws_env, with_tools=True))
     assert proc.returncode == 1
     assert "cannot fetch s3://" in proc.stderr
     assert not (out / "master.started").exists()
@@ -190,19 +196,8 @@ def test_boot_script_checks_for_htcondor_before_fetching_anything(
     upload_bundle(session.client("s3"), objects_allowed.bucket, bundle(annex("bare", 1)))
     script = tmp_path / "user-data.sh"
     script.write_text(boot_script("bare", objects_allowed.bucket, "us-east-1"))
-    env = {
-        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",  # no HTCondor here
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "ANNEX_IMDS_URL": imds,
-        "ANNEX_S3_ENDPOINT_URL": aws_env,
-        "ANNEX_CONFIG_DIR": str(tmp_path / "etc"),
-        "ANNEX_LOCAL_DIR": str(tmp_path / "local"),
-        "ANNEX_STATE_DIR": str(tmp_path / "run"),
-    }
-    proc = subprocess.run(
-        ["bash", str(script)], env=env, capture_output=True, text=True, timeout=60, check=False
-    )
+    env = boot_env(tmp_path, imds, aws_env, with_tools=False)  # no HTCondor on PATH
+    proc = run_boot(script, env, ANNEX_LOCAL_DIR=str(tmp_path / "local"))
     assert proc.returncode == 1
     assert "HTCondor is not installed on the image" in proc.stderr
     assert not (tmp_path / "local").exists()  # the token was never fetched
