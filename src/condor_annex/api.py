@@ -224,15 +224,25 @@ class Annexes:
         return present()
 
     def status(self, name: str | None = None) -> list[AnnexStatus]:
-        names = [name] if name else self.store.annex_names()
-        records = [self._refreshed(n) for n in names]
+        """One annex's status (errors are the caller's), or every annex's: one that cannot
+        be asked now (say, AWS without credentials) shows its last known state, marked."""
+        if name:
+            records = [(self._refreshed(name), "")]
+        else:
+            records = [self._refreshed_or_stale(n) for n in self.store.annex_names()]
         collector = self._connected_pool().collector if self.pool.is_up() else None
         result = []
-        for record in records:
+        for record, stale in records:
             slots = poolquery.annex_slots(collector, record.name) if collector else []
-            provider = self.provider(record=record)
-            result.append(annex_status(record, slots, cost=provider.cost(record)))
+            cost = None if stale else self.provider(record=record).cost(record)
+            result.append(annex_status(record, slots, cost=cost, stale=stale))
         return result
+
+    def _refreshed_or_stale(self, name: str) -> tuple[AnnexRecord, str]:
+        try:
+            return self._refreshed(name), ""
+        except (UsageError, AnnexError) as err:
+            return self.store.load_annex(name), f"last known state; cannot ask now: {err}"
 
     def renew(self, name: str, lease_seconds: int) -> AnnexRecord:
         record = self._refreshed(name)

@@ -33,13 +33,19 @@ class AnnexStatus:
     # Estimated dollars so far and what the estimate rests on (None: nothing billed).
     cost_dollars: float | None = None
     cost_note: str = ""
+    # Why these figures are the last known ones and not fresh ("" when fresh).
+    stale: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
 
 def annex_status(
-    record: AnnexRecord, slots: list[Slot], now: float | None = None, cost: Cost | None = None
+    record: AnnexRecord,
+    slots: list[Slot],
+    now: float | None = None,
+    cost: Cost | None = None,
+    stale: str = "",
 ) -> AnnexStatus:
     now = time.time() if now is None else now
     live = record.live_workers
@@ -63,4 +69,5 @@ def annex_status(
         not_in_pool=sorted(w.id for w in live if w.id not in in_pool),
         cost_dollars=None if cost is None else cost.dollars,
         cost_note="" if cost is None else cost.line(),
+        stale=stale,
     )

@@ -3,15 +3,19 @@ traceback, no secret echoed, and nothing created in the account or in the state 
 
 from __future__ import annotations
 
+import json
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from tests.commands import run_command
 
+from condor_annex.model import AnnexRecord
 from condor_annex.providers.aws import SetupRecord
 from condor_annex.providers.aws.account.inventory import take_inventory
+from condor_annex.store import Store
 
 SECRET = "not-a-real-secret"
 
@@ -101,3 +105,24 @@ def test_bad_launch_choices_after_setup_create_nothing(
     after = take_inventory(session)
     assert after.lines() == before.lines()  # the setup's parts only: no instance, no role
     assert not (home / "annexes").exists() or not any((home / "annexes").iterdir())
+
+
+def test_status_of_all_shows_what_it_cannot_ask_as_last_known(home: Path) -> None:
+    """`annex status` lists every annex even when one provider cannot be asked now; the
+    one named alone is a one-line error."""
+    store = Store(home)
+    now = time.time()
+    for name, provider, region in (("here", "local", ""), ("cloud", "aws", "us-east-1")):
+        record = AnnexRecord(name, provider, 2, now + 3600, 600, 1, 1024, created_at=now)
+        record.region = region
+        store.save_annex(record)
+    no_credentials = {"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""}
+
+    listed = annex(home, "status", "--json", env=no_credentials)
+    assert listed.returncode == 0, listed.stderr
+    by_name = {s["name"]: s for s in json.loads(listed.stdout)}
+    assert by_name["here"]["stale"] == ""
+    assert by_name["cloud"]["stale"].startswith("last known state; cannot ask now: no AWS")
+    assert by_name["cloud"]["requested"] == 2
+
+    one_line_error(annex(home, "status", "cloud", env=no_credentials), "no AWS credentials")

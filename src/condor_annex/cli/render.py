@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from condor_annex.durations import format_duration
@@ -50,6 +51,8 @@ def print_status(statuses: Sequence[AnnexStatus], console: Console) -> None:
         return
     console.print(status_table(statuses))
     for s in statuses:
+        if s.stale:
+            console.print(f"[yellow]{s.name}:[/] {escape(s.stale)}", highlight=False)
         if s.cost_note:
             console.print(f"{s.name}: cost {s.cost_note}", markup=False)
         if s.not_in_pool:
