@@ -81,6 +81,13 @@ class Annexes:
                 self._pool = LocalPool(self.store, self.runtime)
         return self._pool
 
+    def _collector_if_up(self) -> str | None:
+        """The pool's collector, connected, or None when no pool answers (one check)."""
+        try:
+            return self._connected_pool().collector
+        except UsageError:
+            return None
+
     def _connected_pool(self) -> PoolAddress:
         """The running pool, with the bindings set to authenticate to it as administrator."""
         pool = self.pool
@@ -210,10 +217,9 @@ class Annexes:
             self.store.save_annex(record)
         return record
 
-    def _workers_in_pool(self, record: AnnexRecord, wait: float) -> set[str]:
+    def _workers_in_pool(self, record: AnnexRecord, collector: str, wait: float) -> set[str]:
         """The live workers whose master ads are in the pool (condor_off -annex finds
         workers through them); fresh workers get up to `wait` seconds to show up."""
-        collector = self._connected_pool().collector
         live = {w.id for w in record.live_workers}
 
         def present() -> set[str]:
@@ -230,7 +236,7 @@ class Annexes:
             records = [(self._refreshed(name), "")]
         else:
             records = [self._refreshed_or_stale(n) for n in self.store.annex_names()]
-        collector = self._connected_pool().collector if self.pool.is_up() else None
+        collector = self._collector_if_up()
         result = []
         for record, stale in records:
             slots = poolquery.annex_slots(collector, record.name) if collector else []
@@ -278,8 +284,9 @@ class Annexes:
             self.store.save_annex(record)
         provider = self.provider(record=record)
         in_pool: set[str] = set()
-        if record.live_workers and self.pool.is_up():
-            in_pool = self._workers_in_pool(record, provider.join_wait_seconds)
+        collector = self._collector_if_up() if record.live_workers else None
+        if collector:
+            in_pool = self._workers_in_pool(record, collector, provider.join_wait_seconds)
         if in_pool:
             argv = ["condor_off", "-peaceful" if graceful else "-graceful", "-annex", name]
             proc = subprocess.run(

@@ -37,6 +37,7 @@ class SystemPool(PoolAccess):
         self.runtime = runtime
         self.config = config or SYSTEM_CONFIG
         self.users_dir = store.home / "system-pool" / "users"
+        self._is_seed = False
 
     def value(self, name: str) -> str:
         """One value of the pool's config, or a UsageError naming what to set."""
@@ -72,6 +73,9 @@ class SystemPool(PoolAccess):
         return SystemPoolAddress(collector)
 
     def _check_seed(self) -> None:
+        """This HTCondor must hold the seed's signing key (asked once per instance)."""
+        if self._is_seed:
+            return
         key = Path(self.value("SEC_PASSWORD_DIRECTORY")) / SIGNING_KEY
         probe = subprocess.run(
             self.runtime.command(["test", "-f", str(key)], cwd=Path("/")), check=False
@@ -81,6 +85,7 @@ class SystemPool(PoolAccess):
                 f"this HTCondor is not a seed (no signing key {key}); "
                 "run `annex seed configure` as root first"
             )
+        self._is_seed = True
 
     def require_up(self) -> SystemPoolAddress:
         self._check_seed()
