@@ -44,8 +44,9 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from condor_annex.lifecycle import WorkerState
+from condor_annex.lifecycle import GoneReason, WorkerState
 from condor_annex.providers.aws import AwsProvider
+from condor_annex.settle import mark_ended, settle
 from condor_annex.status import annex_status
 from motoaws import Calls, Moto, annex, bundle, versions
 
@@ -119,12 +120,13 @@ def run_case(moto: Moto, mode: str, size: int) -> list[Phase]:
         print(f"  {mode:<9} N={size:<5} {name:<9} {phases[-1].total:3} calls {seconds:6.2f} s")
 
     def create() -> None:
-        record.workers = provider.run_instances(record, bundle(record), size)
+        seen = provider.run_instances(record, bundle(record), size)
+        settle(record, seen, time.time(), provider.timing)
         if len(record.workers) != size:
             raise Failed(f"create: {len(record.workers)} instances, not {size}")
 
     def status() -> None:
-        provider.query_instances(record)
+        settle(record, provider.query_instances(record), time.time(), provider.timing)
         shown = annex_status(record, [], cost=provider.cost(record))
         if shown.running != size:
             raise Failed(f"status: {shown.running} running, not {size}")
@@ -135,6 +137,7 @@ def run_case(moto: Moto, mode: str, size: int) -> list[Phase]:
 
     def terminate() -> None:
         provider.terminate_instances(record)
+        mark_ended(record, None, GoneReason.OFF)  # as the core's `off` does
         if any(w.state != WorkerState.GONE for w in record.workers):
             raise Failed("terminate: some workers are not gone")
 

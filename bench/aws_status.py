@@ -52,6 +52,7 @@ from typing import Any
 
 from condor_annex.model import AnnexRecord
 from condor_annex.providers.aws import AwsProvider
+from condor_annex.settle import settle
 from condor_annex.status import annex_status
 from motoaws import Calls, Moto, annex, bundle, versions
 
@@ -91,7 +92,8 @@ class Annex:
         )
         _, self.record = annex(f"bench-status-{size}", size, region)
         start = time.monotonic()
-        self.record.workers = self.provider.run_instances(self.record, bundle(self.record), size)
+        seen = self.provider.run_instances(self.record, bundle(self.record), size)
+        settle(self.record, seen, time.time(), self.provider.timing)
         print(f"  {size} instances launched in {region} ({time.monotonic() - start:.1f} s)")
         if len(self.record.workers) != size:
             raise RuntimeError(f"launched {len(self.record.workers)} instances, not {size}")
@@ -115,7 +117,7 @@ class Annex:
 
 def status_path(provider: AwsProvider, record: AnnexRecord) -> Any:
     """What `annex status` does with the provider for one annex (no pool: no slots)."""
-    provider.query_instances(record)
+    settle(record, provider.query_instances(record), time.time(), provider.timing)
     return annex_status(record, [], cost=provider.cost(record))
 
 

@@ -181,12 +181,12 @@ def test_illegal_move_raises_and_keeps_state() -> None:
 def _record_with_workers() -> AnnexRecord:
     request = _request(count=3, cpus=2, memory_mb=2048)
     record = AnnexRecord.from_request(request, provider="local")
-    gone = WorkerRecord(id="w1", address="127.0.0.1:9001", pid=101, pid_started=1.5)
+    gone = WorkerRecord(id="w1", address="127.0.0.1:9001", data={"pid": 101, "pid_started": 1.5})
     gone.move_to(WorkerState.BOOTING)
     gone.move_to(WorkerState.RUNNING)
     gone.started_at = 1234.25
     gone.move_to(WorkerState.GONE, GoneReason.EXITED)
-    running = WorkerRecord(id="w2", address="127.0.0.1:9002", pid=102)
+    running = WorkerRecord(id="w2", address="127.0.0.1:9002", data={"pid": 102})
     running.move_to(WorkerState.BOOTING)
     running.move_to(WorkerState.RUNNING)
     requested = WorkerRecord(id="w3", address="127.0.0.1:9003")
@@ -289,3 +289,20 @@ def test_from_json_leaves_its_argument_alone() -> None:
     original = copy.deepcopy(data)
     AnnexRecord.from_json(data)
     assert data == original
+
+
+def test_records_of_0_1_load_with_location_and_worker_data() -> None:
+    """Records written before locations and provider data still load (state homes live on
+    across upgrades): `region` becomes the location, a local worker's pid its data."""
+    data = json.loads(json.dumps(_record_with_workers().to_json()))
+    data["region"] = data.pop("location")
+    del data["provider_data"]
+    for worker in data["workers"]:
+        worker.update(worker.pop("data"))
+        worker.setdefault("pid", None)
+        del worker["detail"]
+    data["region"] = "us-east-2"
+    restored = AnnexRecord.from_json(data)
+    assert restored.location == "us-east-2"
+    assert restored.workers[0].data == {"pid": 101, "pid_started": 1.5}
+    assert restored.workers[2].data == {}

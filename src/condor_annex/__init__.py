@@ -3,13 +3,30 @@
 The importable API; the `annex` and `condor_annex` commands are thin layers over it.
 """
 
-from condor_annex.api import Annexes, Cancelled
-from condor_annex.durations import format_duration, parse_duration
-from condor_annex.errors import AnnexError, UsageError
-from condor_annex.model import AnnexRecord, AnnexRequest
-from condor_annex.status import AnnexStatus
+import importlib
+from typing import Any
+
+from condor_annex.errors import AnnexError, Cancelled, UsageError
 
 __version__ = "0.1.0"
+
+# Loaded on first use: they bring in HTCondor's bindings, which a command's --help and
+# usage errors never need.
+_LAZY = {
+    "Annexes": "condor_annex.api",
+    "AnnexRecord": "condor_annex.model",
+    "AnnexRequest": "condor_annex.model",
+    "AnnexStatus": "condor_annex.status",
+    "format_duration": "condor_annex.durations",
+    "parse_duration": "condor_annex.durations",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "AnnexError",

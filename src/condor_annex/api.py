@@ -12,38 +12,41 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, cast
 
 from condor_annex import poolquery
-from condor_annex.errors import AnnexError, UsageError
+from condor_annex.errors import AnnexError, Cancelled, UsageError
+from condor_annex.interfaces import Account, Context, LeaseReaper, Provider, Renewable
+from condor_annex.lifecycle import GoneReason
 from condor_annex.model import AnnexRecord, AnnexRequest
+from condor_annex.names import validate_pool_address
 from condor_annex.pool import LocalPool
 from condor_annex.poolaccess import PoolAddress
-from condor_annex.providers import Provider, get_provider
+from condor_annex.providers import registry
 from condor_annex.runtime import Runtime, get_runtime
 from condor_annex.settings import Settings, load_settings
+from condor_annex.settle import mark_ended, settle
 from condor_annex.status import AnnexStatus, annex_status
 from condor_annex.store import Store
 from condor_annex.systempool import SystemPool
 from condor_annex.waiting import wait_for
 from condor_annex.workerconfig import WorkerBundle
 
-if TYPE_CHECKING:
-    from condor_annex.providers.aws.annexes.options import AwsOptions
-
 Say = Callable[[str], None]
 Confirm = Callable[[str], bool]
+# Provider options as the CLI collects them: per provider name, by Option.dest. The core
+# hands them to that provider unopened.
+ProviderOptions = Mapping[str, Mapping[str, Any]]
 
 # Tokens outlive the lease by this much, so a worker can still report while it leaves.
 TOKEN_SLACK_SECONDS = 300
-# Collector names no cloud worker can reach.
+# Collector names no worker on another host can reach.
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1", "[::1]")
 
-
-class Cancelled(AnnexError):
-    """The user said no at a confirmation prompt."""
+__all__ = ["Annexes", "Cancelled", "ProviderOptions"]
 
 
 def _quiet(_: str) -> None:
@@ -55,11 +58,11 @@ class Annexes:
         self,
         home: Path | None = None,
         settings: Settings | None = None,
-        aws: AwsOptions | None = None,
+        options: ProviderOptions | None = None,
     ) -> None:
         self.settings = settings or load_settings()
         self.store = Store(home or self.settings.home)
-        self.aws = aws
+        self.options = {name: dict(values) for name, values in (options or {}).items()}
         self._runtime: Runtime | None = None
         self._pool: LocalPool | SystemPool | None = None
         self._providers: dict[tuple[str, str], Provider] = {}
@@ -81,6 +84,10 @@ class Annexes:
                 self._pool = LocalPool(self.store, self.runtime)
         return self._pool
 
+    @property
+    def context(self) -> Context:
+        return Context(self.store, self.settings)
+
     def _collector_if_up(self) -> str | None:
         """The pool's collector, connected, or None when no pool answers (one check)."""
         try:
@@ -97,15 +104,55 @@ class Annexes:
 
     def provider(self, name: str | None = None, record: AnnexRecord | None = None) -> Provider:
         """The provider for new annexes (`name`) or for an existing one (`record`, whose
-        own provider and region win). One instance per place, so clients are reused."""
+        own provider and location win). One instance per place, so clients are reused."""
         if record is not None:
-            name, region = record.provider, record.region
+            name, location = record.provider, record.location
         else:
-            name, region = name or self.settings.provider, ""
-        key = (name, region)
+            name, location = name or self.settings.provider, ""
+        key = (name, location)
         if key not in self._providers:
-            self._providers[key] = get_provider(name, self.store, aws=self.aws, region=region)
+            given = self.options.get(name, {})
+            self._providers[key] = registry.open_provider(name, self.context, given, location)
         return self._providers[key]
+
+    def account(self, provider: str) -> Account:
+        """The provider's account side (setup, check, teardown), or a one-line error."""
+        account: Account = registry.capability(
+            provider, "account", self.context, self.options.get(provider, {})
+        )
+        return account
+
+    def reaper(self, provider: str) -> LeaseReaper:
+        reaper: LeaseReaper = registry.capability(
+            provider, "reaper", self.context, self.options.get(provider, {})
+        )
+        return reaper
+
+    def standalone(
+        self, provider: str | None = None, say: Say = _quiet
+    ) -> AbstractContextManager[Any]:
+        """What the provider needs on this machine for a demo, brought up for the `with`
+        block (and taken down after, if it was not running before); nothing for providers
+        that need nothing here."""
+        name = provider or self.settings.provider
+        if not registry.supports(name, "standalone"):
+            return contextlib.nullcontext()
+        manager: AbstractContextManager[Any] = registry.capability(
+            name, "standalone", self.context, self.options.get(name, {}), say
+        )
+        return manager
+
+    def _refuse_foreign_options(self, chosen: str) -> None:
+        """Options of another provider mean nothing here; say so rather than ignore them."""
+        for other, values in self.options.items():
+            if other == chosen:
+                continue
+            flags = [o.flag for o in registry.options(other) if values.get(o.dest)]
+            if flags:
+                raise UsageError(
+                    f"{', '.join(flags)} only apply to --provider {other}; "
+                    f"leave them out or choose {other}"
+                )
 
     def request(
         self,
@@ -133,16 +180,19 @@ class Annexes:
     def pool_up(self, port: int = 0, say: Say = _quiet) -> PoolAddress:
         return self.pool.up(port=port, say=say)
 
-    def pool_down(self) -> None:
-        """End every local annex's workers, then the pool, and forget all state."""
+    def pool_down(self, say: Say = _quiet) -> None:
+        """End every annex's workers, then the pool, and forget all state."""
         pool = self.pool
         if not pool.managed:
             raise UsageError("the system pool is HTCondor's own; stop it with the system's tools")
         for record in self.store.annexes():
-            if record.provider == "local":
-                with self.store.lock():
+            if record.live_workers:
+                try:
                     self.provider(record=record).terminate_instances(record)
-                    self.store.delete_annex(record.name)
+                except AnnexError as err:
+                    say(f"Warning: annex {record.name}: {err}; its workers end at their lease.")
+            with self.store.lock(record.name):
+                self.store.delete_annex(record.name)
         pool.down()
 
     def tool(
@@ -163,35 +213,50 @@ class Annexes:
         """Start the annex's workers. Every check runs before anything is created.
 
         `pool_address` is the collector as the workers reach it (a seed's public name);
-        it defaults to the local pool's own address.
+        it defaults to the pool's own address.
         """
+        if pool_address is not None:
+            validate_pool_address(pool_address)
         chosen = self.provider(provider)
+        self._refuse_foreign_options(chosen.name)
         chosen.prepare(request)
         info = self._connected_pool()
         if self.store.has_annex(request.name):
-            existing = self.store.load_annex(request.name)
-            self.provider(record=existing).query_instances(existing)
-            if existing.live_workers:
-                raise UsageError(
-                    f"annex {request.name!r} already has {len(existing.live_workers)} live "
-                    "workers; renew it, turn it off, or pick another name"
-                )
+            self._refuse_if_live(self._refresh(request.name))
         collector = pool_address or info.collector
-        if chosen.name != "local" and collector.split(":")[0] in LOOPBACK_NAMES:
+        if not chosen.same_host and collector.split(":")[0] in LOOPBACK_NAMES:
             say(
-                f"Warning: cloud workers cannot reach the pool at {collector}; "
-                "give --pool-address with the seed's public name."
+                f"Warning: workers of provider {chosen.name} cannot reach the pool at "
+                f"{collector}; give --pool-address with the seed's public name."
             )
         summary = chosen.describe(request)
         say(summary)
         if confirm is not None and not confirm(summary):
             raise Cancelled("nothing was started")
-        record = AnnexRecord.from_request(request, chosen.name, chosen.region)
-        bundle = self._bundle(record, info, collector)
-        with self.store.lock():
-            record.workers = chosen.run_instances(record, bundle, request.count)
+        record = AnnexRecord.from_request(request, chosen.name, chosen.location)
+        with self.store.lock(record.name):
+            if self.store.has_annex(record.name):  # another create may have won meanwhile
+                self._refuse_if_live(self.store.load_annex(record.name))
             self.store.save_annex(record)
-        return record
+        try:
+            bundle = self._bundle(record, info, collector)
+            seen = chosen.run_instances(record, bundle, request.count)
+        except BaseException:
+            with self.store.lock(record.name):
+                self.store.delete_annex(record.name)
+            raise
+        with self.store.editing(record.name) as saved:
+            saved.provider_data.update(record.provider_data)  # what the provider noted
+            settle(saved, seen, time.time(), chosen.timing)
+        return saved
+
+    @staticmethod
+    def _refuse_if_live(existing: AnnexRecord) -> None:
+        if existing.live_workers:
+            raise UsageError(
+                f"annex {existing.name!r} already has {len(existing.live_workers)} live "
+                "workers; renew it, turn it off, or pick another name"
+            )
 
     def _bundle(
         self, record: AnnexRecord, info: PoolAddress, collector: str | None = None
@@ -210,12 +275,15 @@ class Annexes:
             owners=tuple(record.owners),
         )
 
-    def _refreshed(self, name: str) -> AnnexRecord:
-        with self.store.lock():
-            record = self.store.load_annex(name)
-            self.provider(record=record).query_instances(record)
-            self.store.save_annex(record)
-        return record
+    def _refresh(self, name: str, in_pool: set[str] | None = None) -> AnnexRecord:
+        """Ask the provider (no lock held), then apply what it saw, and which workers are
+        in the pool when known, to the record under its lock."""
+        record = self.store.load_annex(name)
+        provider = self.provider(record=record)
+        seen = provider.query_instances(record)
+        with self.store.editing(name) as fresh:
+            settle(fresh, seen, time.time(), provider.timing, in_pool)
+        return fresh
 
     def _workers_in_pool(self, record: AnnexRecord, collector: str, wait: float) -> set[str]:
         """The live workers whose master ads are in the pool (condor_off -annex finds
@@ -232,26 +300,25 @@ class Annexes:
     def status(self, name: str | None = None) -> list[AnnexStatus]:
         """One annex's status (errors are the caller's), or every annex's: one that cannot
         be asked now (say, AWS without credentials) shows its last known state, marked."""
-        if name:
-            records = [(self._refreshed(name), "")]
-        else:
-            records = [self._refreshed_or_stale(n) for n in self.store.annex_names()]
         collector = self._collector_if_up()
         result = []
-        for record, stale in records:
-            slots = poolquery.annex_slots(collector, record.name) if collector else []
+        for each in [name] if name else self.store.annex_names():
+            slots = poolquery.annex_slots(collector, each) if collector else []
+            in_pool = {s.instance_id for s in slots} if collector else None
+            stale = ""
+            try:
+                record = self._refresh(each, in_pool)
+            except AnnexError as err:
+                if name:
+                    raise
+                record = self.store.load_annex(each)
+                stale = f"last known state; cannot ask now: {err}"
             cost = None if stale else self.provider(record=record).cost(record)
             result.append(annex_status(record, slots, cost=cost, stale=stale))
         return result
 
-    def _refreshed_or_stale(self, name: str) -> tuple[AnnexRecord, str]:
-        try:
-            return self._refreshed(name), ""
-        except (UsageError, AnnexError) as err:
-            return self.store.load_annex(name), f"last known state; cannot ask now: {err}"
-
     def renew(self, name: str, lease_seconds: int) -> AnnexRecord:
-        record = self._refreshed(name)
+        record = self._refresh(name)
         if not record.live_workers:
             raise UsageError(f"annex {name!r} has no live workers; create a new one instead")
         if lease_seconds < record.idle_seconds:
@@ -259,13 +326,18 @@ class Annexes:
                 f"new lease ({lease_seconds}s) is shorter than the idle time "
                 f"({record.idle_seconds}s); use a longer --duration"
             )
+        if not registry.supports(record.provider, "renew"):
+            raise UsageError(
+                f"provider {record.provider} cannot move a lease; the annex ends at its "
+                "lease: create a new annex for more time"
+            )
+        provider = cast(Renewable, self.provider(record=record))
         info = self._connected_pool()
-        with self.store.lock():
-            record = self.store.load_annex(name)
-            record.lease_end = time.time() + lease_seconds
-            self.provider(record=record).set_lease(record, self._bundle(record, info))
-            self.store.save_annex(record)
-        return record
+        record.lease_end = time.time() + lease_seconds
+        provider.set_lease(record, self._bundle(record, info))
+        with self.store.editing(name) as saved:
+            saved.lease_end = record.lease_end
+        return saved
 
     def off(
         self, name: str, graceful: bool = False, timeout: float | None = None, say: Say = _quiet
@@ -277,16 +349,14 @@ class Annexes:
         at once, and whatever has not left by the timeout after them. Either way every
         worker is gone on return, and the provider has removed the annex's credentials.
         """
-        record = self._refreshed(name)
-        with self.store.lock():
-            record = self.store.load_annex(name)
+        self._refresh(name)
+        with self.store.editing(name) as record:
             record.off_requested = True
-            self.store.save_annex(record)
         provider = self.provider(record=record)
         in_pool: set[str] = set()
         collector = self._collector_if_up() if record.live_workers else None
         if collector:
-            in_pool = self._workers_in_pool(record, collector, provider.join_wait_seconds)
+            in_pool = self._workers_in_pool(record, collector, provider.timing.join_wait_seconds)
         if in_pool:
             argv = ["condor_off", "-peaceful" if graceful else "-graceful", "-annex", name]
             proc = subprocess.run(
@@ -299,19 +369,19 @@ class Annexes:
             say(f"Waiting for {len(in_pool)} workers of '{name}' to leave the pool...")
             try:
                 wait_for(
-                    lambda: not in_pool & {w.id for w in self._refreshed(name).live_workers},
+                    lambda: not in_pool & {w.id for w in self._refresh(name).live_workers},
                     timeout,
                     "workers to leave",
-                    interval=provider.poll_seconds,
+                    interval=provider.timing.poll_seconds,
                 )
             except TimeoutError:
                 say(f"Some workers of '{name}' did not leave in {timeout:g}s; ending them.")
-        with self.store.lock():
-            record = self.store.load_annex(name)
-            if record.live_workers:
-                say(f"Ending {len(record.live_workers)} workers of '{name}' directly.")
-            provider.terminate_instances(record)
-            self.store.save_annex(record)
+        record = self.store.load_annex(name)
+        if record.live_workers:
+            say(f"Ending {len(record.live_workers)} workers of '{name}' directly.")
+        provider.terminate_instances(record)
+        with self.store.editing(name) as saved:
+            mark_ended(saved, None, GoneReason.OFF)
         for warning in provider.warnings:
             say(f"Warning: {warning}")
-        return self._refreshed(name)
+        return self._refresh(name)

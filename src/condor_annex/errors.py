@@ -11,3 +11,16 @@ class AnnexError(Exception):
 
 class UsageError(AnnexError):
     """Bad input or a missing prerequisite that the user must fix (exit 2)."""
+
+
+class Cancelled(AnnexError):
+    """The user said no at a confirmation prompt (exit 1; nothing was done)."""
+
+
+def exit_code(error: BaseException) -> int:
+    """The one mapping from errors to exit codes, for both command lines."""
+    if isinstance(error, UsageError):
+        return 2
+    if isinstance(error, KeyboardInterrupt):
+        return 130
+    return 1

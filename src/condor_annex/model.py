@@ -55,10 +55,12 @@ class WorkerRecord:
     address: str
     state: WorkerState = WorkerState.REQUESTED
     gone_reason: GoneReason | None = None
-    pid: int | None = None
-    pid_started: float | None = None
     started_at: float | None = None
     ended_at: float | None = None
+    # The provider's own words for where the worker is (a batch system's reason).
+    detail: str = ""
+    # Per-worker provider data, opaque to the core (process ids, batch job ids).
+    data: dict[str, Any] = field(default_factory=dict)
 
     def move_to(self, state: WorkerState, reason: GoneReason | None = None) -> None:
         self.state = transition(self.state, state)
@@ -83,17 +85,21 @@ class AnnexRecord:
     created_at: float = field(default_factory=time.time)
     off_requested: bool = False
     workers: list[WorkerRecord] = field(default_factory=list)
-    # Where within the provider the workers run (an AWS region); "" for the local one.
-    region: str = ""
+    # Where within the provider the workers run (a region, a cluster, a host; "" for one).
+    location: str = ""
     owners: list[str] = field(default_factory=list)
+    # Per-annex provider data, opaque to the core (what later commands need to find it).
+    provider_data: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_request(cls, request: AnnexRequest, provider: str, region: str = "") -> AnnexRecord:
+    def from_request(
+        cls, request: AnnexRequest, provider: str, location: str = ""
+    ) -> AnnexRecord:
         now = time.time()
         return cls(
             name=request.name,
             provider=provider,
-            region=region,
+            location=location,
             owners=list(request.owners),
             requested=request.count,
             lease_end=now + request.lease_seconds,
@@ -113,10 +119,18 @@ class AnnexRecord:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> AnnexRecord:
         fields = {k: v for k, v in data.items() if k != "workers"}
+        if "region" in fields:  # records written before locations (0.1)
+            fields["location"] = fields.pop("region")
         workers = []
         for raw in data.get("workers", []):
             w = dict(raw)
             w["state"] = WorkerState(w["state"])
             w["gone_reason"] = GoneReason(w["gone_reason"]) if w.get("gone_reason") else None
+            w["data"] = dict(w.get("data") or {})
+            for legacy in ("pid", "pid_started"):  # local workers' data before 0.2
+                if legacy in w:
+                    value = w.pop(legacy)
+                    if value is not None:
+                        w["data"][legacy] = value
             workers.append(WorkerRecord(**w))
         return cls(**fields, workers=workers)

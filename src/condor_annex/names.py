@@ -35,3 +35,24 @@ def validate_owner(user: str) -> str:
     if not _USER.fullmatch(user):
         raise UsageError(f"owner {user!r} is not a user name; use login names such as alice,bob")
     return user
+
+
+
+# A host name (DNS labels) or an IPv4 address, or an IPv6 address in brackets; then an
+# optional port. Nothing else: the value becomes a line of worker configuration.
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_POOL_ADDRESS = re.compile(
+    rf"(?P<host>{_LABEL}(?:\.{_LABEL})*|\[[0-9A-Fa-f:.]+\])(?::(?P<port>[0-9]{{1,5}}))?"
+)
+
+
+def validate_pool_address(address: str) -> str:
+    """HOST[:PORT] as workers reach the collector, e.g. seed.example.org:9618."""
+    match = _POOL_ADDRESS.fullmatch(address)
+    if not match or len(match["host"]) > 253:
+        raise UsageError(
+            f"pool address {address!r} is not HOST[:PORT]; use e.g. seed.example.org:9618"
+        )
+    if match["port"] is not None and not 0 < int(match["port"]) < 65536:
+        raise UsageError(f"pool address {address!r} has a bad port; use 1 to 65535")
+    return address

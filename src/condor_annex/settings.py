@@ -19,13 +19,19 @@ DEFAULT_IDLE_SECONDS = 900  # the classic default: 0.25 h
 DEFAULT_MAX_COUNT = 50
 
 
-def _param(name: str) -> str | None:
+def param(name: str) -> str | None:
+    """An HTCondor configuration value, stripped; None when unset or empty."""
     value = htcondor2.param.get(name)
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
-def _int_param(name: str, default: int) -> int:
-    raw = _param(name)
+def path_param(name: str) -> Path | None:
+    value = param(name)
+    return Path(value).expanduser() if value else None
+
+
+def int_param(name: str, default: int) -> int:
+    raw = param(name)
     if raw is None:
         return default
     try:
@@ -58,18 +64,18 @@ def state_home() -> Path:
 
 def load_settings() -> Settings:
     return Settings(
-        provider=_param("ANNEX_DEFAULT_PROVIDER") or "local",
-        lease_seconds=_int_param("ANNEX_DEFAULT_LEASE_DURATION", DEFAULT_LEASE_SECONDS),
-        idle_seconds=_int_param("ANNEX_DEFAULT_UNCLAIMED_TIMEOUT", DEFAULT_IDLE_SECONDS),
-        max_count=_int_param("ANNEX_DEFAULT_MAX_COUNT", DEFAULT_MAX_COUNT),
+        provider=param("ANNEX_DEFAULT_PROVIDER") or "local",
+        lease_seconds=int_param("ANNEX_DEFAULT_LEASE_DURATION", DEFAULT_LEASE_SECONDS),
+        idle_seconds=int_param("ANNEX_DEFAULT_UNCLAIMED_TIMEOUT", DEFAULT_IDLE_SECONDS),
+        max_count=int_param("ANNEX_DEFAULT_MAX_COUNT", DEFAULT_MAX_COUNT),
         home=state_home(),
         pool=_pool_kind(),
-        pool_config=Path(value) if (value := _param("ANNEX_DEFAULT_POOL_CONFIG")) else None,
+        pool_config=Path(value) if (value := param("ANNEX_DEFAULT_POOL_CONFIG")) else None,
     )
 
 
 def _pool_kind() -> str:
-    kind = (_param("ANNEX_DEFAULT_POOL") or "local").lower()
+    kind = (param("ANNEX_DEFAULT_POOL") or "local").lower()
     if kind not in ("local", "system"):
         raise UsageError(f"HTCondor config ANNEX_DEFAULT_POOL = {kind!r}; use local or system")
     return kind

@@ -7,9 +7,10 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from condor_annex.interfaces import Cost
+from condor_annex.lifecycle import WorkerState
 from condor_annex.model import AnnexRecord
 from condor_annex.poolquery import Slot
-from condor_annex.providers.base import Cost
 
 
 @dataclass
@@ -28,8 +29,10 @@ class AnnexStatus:
     lease_end: float
     lease_left_seconds: float
     idle_seconds: int
-    # Running instances whose startd is not in the pool (the classic cross-check).
+    # Started workers whose startd is not in the pool (the classic cross-check).
     not_in_pool: list[str] = field(default_factory=list)
+    # What the provider says of live workers (a batch system's reasons), with counts.
+    details: dict[str, int] = field(default_factory=dict)
     # Estimated dollars so far and what the estimate rests on (None: nothing billed).
     cost_dollars: float | None = None
     cost_note: str = ""
@@ -66,7 +69,10 @@ def annex_status(
         lease_end=record.lease_end,
         lease_left_seconds=max(0.0, record.lease_end - now),
         idle_seconds=record.idle_seconds,
-        not_in_pool=sorted(w.id for w in live if w.id not in in_pool),
+        not_in_pool=sorted(
+            w.id for w in live if w.state != WorkerState.REQUESTED and w.id not in in_pool
+        ),
+        details=dict(Counter(w.detail for w in live if w.detail)),
         cost_dollars=None if cost is None else cost.dollars,
         cost_note="" if cost is None else cost.line(),
         stale=stale,

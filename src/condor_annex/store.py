@@ -2,10 +2,13 @@
 
     HOME/pool/               the local seed pool (config, LOCAL_DIR, secrets)
     HOME/annexes/NAME.json   one record per annex
+    HOME/annexes/.NAME.lock  serialises read-modify-write of that one record
     HOME/workers/ID/         one LOCAL_DIR per local worker
-    HOME/.lock               serialises every read-modify-write of records
+    HOME/providers/NAME/     each provider's own state
 
-Records are JSON written atomically; the lock makes the reaper and the CLI agree.
+Records are JSON written atomically. Locks are per annex, and held only to read, change
+and save a record, never across a call to a provider or the pool, so one annex's slow
+launch never holds up another annex (or the local reaper).
 """
 
 from __future__ import annotations
@@ -45,14 +48,23 @@ class Store:
                 )
 
     @contextlib.contextmanager
-    def lock(self) -> Iterator[None]:
-        self.home.mkdir(parents=True, exist_ok=True)
-        with (self.home / ".lock").open("a") as handle:
+    def lock(self, name: str) -> Iterator[None]:
+        """The lock of one annex's record (the annex need not exist yet)."""
+        self.annexes_dir.mkdir(parents=True, exist_ok=True)
+        with (self.annexes_dir / f".{name}.lock").open("a") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+    @contextlib.contextmanager
+    def editing(self, name: str) -> Iterator[AnnexRecord]:
+        """Load the record under its lock, let the caller change it, and save it."""
+        with self.lock(name):
+            record = self.load_annex(name)
+            yield record
+            self.save_annex(record)
 
     def _annex_path(self, name: str) -> Path:
         return self.annexes_dir / f"{name}.json"
@@ -75,6 +87,7 @@ class Store:
         os.replace(tmp, path)
 
     def delete_annex(self, name: str) -> None:
+        # The lock file stays: another process may be waiting on it.
         self._annex_path(name).unlink(missing_ok=True)
 
     def annex_names(self) -> list[str]:

@@ -1,4 +1,5 @@
-"""Rendering the config and script files kept in `condor_annex/templates/`.
+"""Rendering the config and script files kept in `condor_annex/templates/` (or in a
+provider package's own `templates/`).
 
 Placeholders are `{{name}}`; HTCondor's own `$(MACRO)` syntax passes through untouched.
 Every placeholder must be given and every value used, so a typo fails loudly.
@@ -12,8 +13,13 @@ from importlib import resources
 _PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 
 
-def render(template: str, **values: object) -> str:
-    text = resources.files("condor_annex").joinpath("templates", template).read_text()
+def read(template: str, package: str = "condor_annex") -> str:
+    """A template file's text as shipped, from `package`'s templates/ directory."""
+    return resources.files(package).joinpath("templates", template).read_text()
+
+
+def render(template: str, package: str = "condor_annex", **values: object) -> str:
+    text = read(template, package)
     used: set[str] = set()
 
     def substitute(match: re.Match[str]) -> str:

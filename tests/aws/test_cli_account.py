@@ -31,7 +31,18 @@ def test_setup_check_reap_teardown(tmp_path: Path) -> None:
     reaped = annex("reap", "--provider", "aws", "--region", "us-east-1", "--now", "0")
     assert reaped.returncode == 0, reaped.stdout + reaped.stderr
 
-    gone = annex("teardown", "--region", "us-east-1")
+    # Teardown says what it will remove and asks; with no one to ask, it refuses.
+    asked = annex("teardown", "--region", "us-east-1")
+    assert asked.returncode == 2, asked.stdout + asked.stderr
+    assert "Will remove everything condor-annex made in us-east-1" in asked.stdout
+    assert "cloudformation-stack" in asked.stdout or "stack" in asked.stdout
+    assert asked.stderr.strip() == (
+        "annex: error: not confirmed; pass --yes to go ahead without a prompt"
+    )
+    still = annex("check-setup", "--region", "us-east-1")
+    assert still.returncode == 0, still.stdout + still.stderr
+
+    gone = annex("teardown", "--region", "us-east-1", "--yes")
     assert gone.returncode == 0, gone.stdout + gone.stderr
     assert "Nothing" in gone.stdout or "nothing" in gone.stdout
 

@@ -21,6 +21,7 @@ from condor_annex.providers.aws import AwsProvider, SetupRecord
 from condor_annex.providers.aws.annexes import instances as ec2x
 from condor_annex.providers.aws.annexes.workeridentity import role_name
 from condor_annex.providers.aws.reaper import TAG_ANNEX, TAG_LEASE_END, TAG_MANAGED, TAG_POOL
+from condor_annex.settle import settle
 from condor_annex.workerconfig import WorkerBundle, lease_config
 
 REGION = "us-east-1"
@@ -80,8 +81,14 @@ def provider(session: Any, record: SetupRecord, spot: bool = False) -> AwsProvid
 
 def start(p: AwsProvider, name: str, count: int) -> AnnexRecord:
     record = annex(name, count)
-    record.workers = p.run_instances(record, bundle(record), count)
+    settle(record, p.run_instances(record, bundle(record), count), time.time(), p.timing)
     return record
+
+
+def look(p: AwsProvider, record: AnnexRecord, in_pool: set[str] | None = None) -> list:
+    """What the core makes of the provider's view (it alone changes worker states)."""
+    settle(record, p.query_instances(record), time.time(), p.timing, in_pool)
+    return record.workers
 
 
 def tagged(session: Any, name: str) -> list[dict[str, Any]]:
@@ -273,11 +280,12 @@ def test_query_pages_through_1000_instances(
         )
     calls = Calls(session)  # before the provider makes its clients, which copy the hooks
     p = provider(session, objects_allowed)
-    workers = p.query_instances(record)
+    workers = look(p, record)
     assert calls.names["DescribeInstances"] == 3
     assert len(workers) == 1000
     assert len({w.id for w in workers}) == 1000
-    assert {w.state for w in workers} == {WorkerState.RUNNING}  # moto starts them at once
+    # moto starts them at once, but none is in a pool: booting, not running.
+    assert {w.state for w in workers} == {WorkerState.BOOTING}
     assert all(w.address for w in workers)
     assert p.cost(record).dollars >= 0
 
@@ -287,7 +295,7 @@ def test_query_maps_states_and_reasons(session: Any, objects_allowed: SetupRecor
     record = start(p, "states", 4)
     ec2 = session.client("ec2")
     ec2.terminate_instances(InstanceIds=[record.workers[0].id])
-    p.query_instances(record)
+    look(p, record, in_pool={w.id for w in record.workers[1:]})
     by_id = {w.id: w for w in record.workers}
     assert by_id[record.workers[0].id].state == WorkerState.GONE
     assert by_id[record.workers[0].id].gone_reason == GoneReason.EXITED
@@ -295,12 +303,12 @@ def test_query_maps_states_and_reasons(session: Any, objects_allowed: SetupRecor
 
     record.off_requested = True
     ec2.terminate_instances(InstanceIds=[record.workers[1].id])
-    p.query_instances(record)
+    look(p, record)
     assert record.workers[1].gone_reason == GoneReason.OFF
 
     record.lease_end = time.time() - 1
     ec2.terminate_instances(InstanceIds=[record.workers[2].id])
-    p.query_instances(record)
+    look(p, record)
     assert record.workers[2].gone_reason == GoneReason.LEASE
     assert record.workers[3].state == WorkerState.RUNNING
 
@@ -310,7 +318,9 @@ def test_terminate_ends_everything_and_deletes_fleets_role_and_objects(
 ) -> None:
     p = provider(session, objects_allowed, spot=True)
     record = start(p, "done", 6)
+    record.off_requested = True
     p.terminate_instances(record)
+    look(p, record)
     assert {w.state for w in record.workers} == {WorkerState.GONE}
     assert {w.gone_reason for w in record.workers} == {GoneReason.OFF}
     states = {i["State"]["Name"] for i in tagged(session, "done")}
@@ -332,6 +342,7 @@ def test_terminate_some_by_id(session: Any, objects_allowed: SetupRecord) -> Non
     record = start(p, "part", 4)
     gone = [record.workers[0].id, record.workers[2].id]
     p.terminate_instances(record, gone)
+    look(p, record)
     assert [w.state for w in record.workers] == [
         WorkerState.GONE,
         WorkerState.BOOTING,
@@ -382,7 +393,7 @@ def test_foo_never_touches_foobar(session: Any, objects_allowed: SetupRecord) ->
     foo = start(p, "foo", 3)
     foobar = start(p, "foobar", 2)
     start(p, "fo", 1)
-    assert {w.id for w in p.query_instances(foo)} == {w.id for w in foo.workers}
+    assert {w.id for w in look(p, foo)} == {o.id for o in p.query_instances(foo)}
     assert len(foo.workers) == 3
 
     foo.lease_end += 100
@@ -392,7 +403,7 @@ def test_foo_never_touches_foobar(session: Any, objects_allowed: SetupRecord) ->
         assert inst["State"]["Name"] == "running"
         assert tags_of(inst)[TAG_LEASE_END] == ec2x.lease_tag(foobar.lease_end)
     assert len(p.query_instances(foobar)) == 2
-    assert {w.state for w in foobar.workers} == {WorkerState.RUNNING}
+    assert {w.state for w in look(p, foobar)} == {WorkerState.BOOTING}
     roles = [r["RoleName"] for r in session.client("iam").list_roles()["Roles"]]
     assert role_name(REGION, "foobar") in roles
     assert role_name(REGION, "foo") not in roles

@@ -13,17 +13,16 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import Any, NoReturn
 
 from rich.console import Console
 
 from condor_annex.api import Annexes
+from condor_annex.cli.prompt import confirm_or_refuse
 from condor_annex.cli.render import print_status, status_json
+from condor_annex.cli.runner import report
 from condor_annex.durations import parse_duration
 from condor_annex.errors import AnnexError, UsageError
-
-if TYPE_CHECKING:
-    from condor_annex.providers.aws.annexes.options import AwsOptions
 
 PROG = "condor_annex"
 console = Console(highlight=False, soft_wrap=True)
@@ -80,8 +79,9 @@ def _account(args: argparse.Namespace) -> int:
     return 0 if all(r.ok for r in check_setup(session, _say)) else 1
 
 
-def _aws_options(args: argparse.Namespace) -> AwsOptions | None:
-    """The -aws-* and -tag flags; None when none was given (then the default provider)."""
+def _aws_options(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The -aws-* and -tag flags as the AWS provider's options; None when none was given
+    (then the default provider)."""
     given = [
         args.aws_region,
         args.aws_access_key_file,
@@ -92,17 +92,15 @@ def _aws_options(args: argparse.Namespace) -> AwsOptions | None:
     ]
     if not any(given):
         return None
-    from condor_annex.providers.aws.annexes.options import AwsOptions
-
-    return AwsOptions(
-        region=args.aws_region,
-        access_key_file=args.aws_access_key_file,
-        secret_key_file=args.aws_secret_key_file,
-        instance_type=args.aws_on_demand_instance_type,
-        image_id=args.aws_on_demand_ami_id,
-        tags=dict(args.tag or []),
-        classic=True,
-    )
+    return {
+        "region": args.aws_region,
+        "access_key_file": args.aws_access_key_file,
+        "secret_key_file": args.aws_secret_key_file,
+        "instance_type": args.aws_on_demand_instance_type,
+        "image": args.aws_on_demand_ami_id,
+        "tag": tuple(tuple(pair) for pair in args.tag or ()),
+        "classic": True,
+    }
 
 
 def _create(annexes: Annexes, args: argparse.Namespace) -> int:
@@ -113,16 +111,8 @@ def _create(annexes: Annexes, args: argparse.Namespace) -> int:
     owners = [o.strip() for o in (args.owner or "").split(",") if o.strip()]
     request = annexes.request(args.name, args.count, lease, idle, owners=owners)
     # Any -aws-* flag means AWS, as the classic tool always did; else the configured one.
-    provider = "aws" if annexes.aws is not None else None
-
-    def confirm(_summary: str) -> bool:  # the summary was just said
-        if args.yes:
-            return True
-        if not sys.stdin.isatty():
-            raise UsageError("not confirmed; pass -yes to go ahead without a prompt")
-        _say("Is that OK? (Type 'yes' or 'no')")
-        return input().strip().lower() == "yes"
-
+    provider = "aws" if "aws" in annexes.options else None
+    confirm = confirm_or_refuse(args.yes, "-yes", "Is that OK? (Type 'yes' or 'no') ")
     record = annexes.create(request, provider, confirm=confirm, say=_say)
     _say(f"Started {len(record.workers)} workers in annex '{record.name}'.")
     return 0
@@ -132,7 +122,8 @@ def run(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     if args.setup is not None or args.check_setup:
         return _account(args)
-    annexes = Annexes(aws=_aws_options(args))
+    aws = _aws_options(args)
+    annexes = Annexes(options={"aws": aws} if aws else None)
     if args.status:
         statuses = annexes.status(args.name)
         if args.classad:
@@ -156,14 +147,8 @@ def run(argv: list[str]) -> int:
 def main() -> None:
     try:
         code = run(sys.argv[1:])
-    except UsageError as err:
-        print(f"{PROG}: error: {err}", file=sys.stderr)
-        code = 2
-    except AnnexError as err:
-        print(f"{PROG}: failed: {err}", file=sys.stderr)
-        code = 1
-    except KeyboardInterrupt:
-        code = 130
+    except (AnnexError, KeyboardInterrupt) as err:
+        code = report(err, PROG)
     sys.exit(code)
 
 

@@ -28,27 +28,34 @@ ANNEX = "demo"
 JOB_TIMEOUT = 300
 
 
-def run_demo(console: Console, jobs: int = 10, workers: int = 2) -> int:
+def run_demo(
+    console: Console, jobs: int = 10, workers: int = 2, provider: str | None = None
+) -> int:
+    """The demo through `provider` (default: the configured one); what the provider needs
+    on this machine (a local batch system, say) is brought up for it and taken down."""
     home = Path(tempfile.mkdtemp(prefix="condor-annex-demo-"))
     jobdir = home / "jobs"
     annexes = Annexes(home=home)
     say = lambda message: console.print(message, markup=False)  # noqa: E731
     try:
-        annexes.pool_up(say=say)
-        request = annexes.request(ANNEX, workers, lease_seconds=900, idle_seconds=120)
-        annexes.create(request, confirm=lambda _: True, say=say)
-        cluster = _submit(annexes, jobdir, jobs, console)
-        _wait(annexes, cluster, jobs, console)
-        print_status(annexes.status(ANNEX), console)
-        return _verdict(annexes, cluster, jobs, console)
+        with annexes.standalone(provider, say=say):
+            try:
+                annexes.pool_up(say=say)
+                request = annexes.request(ANNEX, workers, lease_seconds=900, idle_seconds=120)
+                annexes.create(request, provider, confirm=lambda _: True, say=say)
+                cluster = _submit(annexes, jobdir, jobs, console)
+                _wait(annexes, cluster, jobs, console)
+                print_status(annexes.status(ANNEX), console)
+                return _verdict(annexes, cluster, jobs, console)
+            finally:
+                say("Cleaning up: annex off, pool down...")
+                if annexes.store.has_annex(ANNEX):
+                    annexes.off(ANNEX, timeout=30)
+                annexes.pool_down()
     except AnnexError as err:
         console.print(f"[red]demo failed:[/] {err}")
         return 1
     finally:
-        say("Cleaning up: annex off, pool down...")
-        if annexes.store.has_annex(ANNEX):
-            annexes.off(ANNEX, timeout=30)
-        annexes.pool_down()
         shutil.rmtree(home, ignore_errors=True)
 
 

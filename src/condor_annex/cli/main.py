@@ -1,44 +1,46 @@
-"""`annex`: the command line. Each command parses, then calls one method of `Annexes`."""
+"""`annex`: the command line. Each command parses, then calls one method of `Annexes`.
+
+Provider options come from the providers themselves (see cli/provideroptions.py), and a
+provider may add command groups of its own (the "commands" capability); nothing here
+names a provider. Heavy modules (HTCondor's bindings, cloud SDKs, rich) load inside the
+commands, so --help and usage errors stay fast.
+"""
 
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
 
-from condor_annex.api import Annexes
-from condor_annex.cli import awsoptions, cloudpool
 from condor_annex.cli.account import register as register_account_commands
-from condor_annex.cli.image import register as register_image_commands
 from condor_annex.cli.params import DURATION, MEMORY, NAME_LIST
-from condor_annex.cli.render import print_status, status_json
+from condor_annex.cli.prompt import confirm_or_refuse
+from condor_annex.cli.provideroptions import given, provider_options
 from condor_annex.cli.runner import exit_with
 from condor_annex.cli.seed import register as register_seed_commands
-from condor_annex.errors import UsageError
-from condor_annex.providers import KNOWN
+from condor_annex.interfaces import Scope
+from condor_annex.providers import registry
 
-console = Console(stderr=False, highlight=False, soft_wrap=True)
+if TYPE_CHECKING:
+    from condor_annex.api import Annexes
 
 
 def say(message: str) -> None:
-    console.print(message, markup=False)
+    click.echo(message)
 
 
-def confirm_or_refuse(yes: bool):  # type: ignore[no-untyped-def]
-    """--yes skips the question; without a terminal to ask on, refuse rather than guess."""
+def console() -> Any:
+    from rich.console import Console
 
-    def confirm(_summary: str) -> bool:
-        if yes:
-            return True
-        if not sys.stdin.isatty():
-            raise UsageError("not confirmed; pass --yes to go ahead without a prompt")
-        return click.confirm("Is that OK?", default=False)
+    return Console(highlight=False, soft_wrap=True)
 
-    return confirm
+
+def annexes(options: dict[str, dict[str, Any]] | None = None) -> Annexes:
+    from condor_annex.api import Annexes
+
+    return Annexes(options=options)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -82,14 +84,14 @@ def pool() -> None:
 )
 def pool_up(port: int) -> None:
     """Start collector, negotiator and schedd, secured with IDTOKENS."""
-    info = Annexes().pool_up(port=port, say=say)
+    info = annexes().pool_up(port=port, say=say)
     say(f"Pool is up: collector at {info.collector}.")
 
 
 @pool.command("down")
 def pool_down() -> None:
-    """Stop the pool and its local annexes, and remove all their state."""
-    Annexes().pool_down()
+    """Stop the pool and its annexes, and remove all their state."""
+    annexes().pool_down(say=say)
     say("Pool is down; its state is removed.")
 
 
@@ -98,7 +100,7 @@ def pool_down() -> None:
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 def exec_(user: str | None, command: tuple[str, ...]) -> None:
     """Run one of HTCondor's tools against the pool: annex exec -- condor_q -allusers"""
-    argv = Annexes().tool(list(command), user=user, cwd=Path.cwd())
+    argv = annexes().tool(list(command), user=user, cwd=Path.cwd())
     raise click.exceptions.Exit(subprocess.run(argv, check=False).returncode)
 
 
@@ -128,11 +130,14 @@ def exec_(user: str | None, command: tuple[str, ...]) -> None:
 )
 @click.option(
     "--provider",
-    type=click.Choice(KNOWN),
+    type=click.Choice(registry.names()),
     help="Where workers run [default: ANNEX_DEFAULT_PROVIDER, else local].",
 )
-@awsoptions.launch
-@awsoptions.credentials
+@click.option(
+    "--pool-address",
+    help="HOST[:PORT] of the collector as workers reach it [default: the pool's own address].",
+)
+@provider_options(Scope.CREATE, Scope.LOCATION)
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 def create(
     name: str,
@@ -143,17 +148,17 @@ def create(
     memory: int,
     owners: tuple[str, ...] | None,
     provider: str | None,
-    yes: bool,
     pool_address: str | None,
-    **aws: Any,
+    yes: bool,
+    **options: Any,
 ) -> None:
     """Start an annex of COUNT workers named NAME."""
-    annexes = Annexes(aws=awsoptions.aws_options(aws))
-    lease = duration or annexes.settings.lease_seconds
+    api = annexes(given(options))
+    lease = duration or api.settings.lease_seconds
     if idle is None:
-        idle = min(annexes.settings.idle_seconds, lease)
-    request = annexes.request(name, count, lease, idle, cpus, memory, owners or ())
-    record = annexes.create(
+        idle = min(api.settings.idle_seconds, lease)
+    request = api.request(name, count, lease, idle, cpus, memory, owners or ())
+    record = api.create(
         request, provider, confirm=confirm_or_refuse(yes), say=say, pool_address=pool_address
     )
     say(
@@ -165,50 +170,58 @@ def create(
 @cli.command()
 @click.argument("name", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-@awsoptions.credentials
-def status(name: str | None, as_json: bool, **aws: Any) -> None:
+@provider_options(Scope.LOCATION)
+def status(name: str | None, as_json: bool, **options: Any) -> None:
     """Workers, slots, lease, idle limit and cost of one annex or all."""
-    statuses = Annexes(aws=awsoptions.aws_options(aws)).status(name)
+    from condor_annex.cli.render import print_status, status_json
+
+    statuses = annexes(given(options)).status(name)
     if as_json:
         click.echo(status_json(statuses))
     else:
-        print_status(statuses, console)
+        print_status(statuses, console())
 
 
 @cli.command()
 @click.argument("name")
 @click.option("--duration", type=DURATION, required=True, help="New lease, counted from now.")
-@awsoptions.credentials
-def renew(name: str, duration: int, **aws: Any) -> None:
+@provider_options(Scope.LOCATION)
+def renew(name: str, duration: int, **options: Any) -> None:
     """Move the lease end of a running annex."""
-    record = Annexes(aws=awsoptions.aws_options(aws)).renew(name, duration)
+    record = annexes(given(options)).renew(name, duration)
     say(f"Annex '{name}' now ends in {duration}s ({len(record.live_workers)} workers).")
 
 
 @cli.command()
 @click.argument("name")
 @click.option("--graceful", is_flag=True, help="Let running jobs finish first.")
-@awsoptions.credentials
-def off(name: str, graceful: bool, **aws: Any) -> None:
+@provider_options(Scope.LOCATION)
+def off(name: str, graceful: bool, **options: Any) -> None:
     """Turn an annex off now (like condor_off -annex NAME); all workers are gone after."""
-    record = Annexes(aws=awsoptions.aws_options(aws)).off(name, graceful=graceful, say=say)
+    record = annexes(given(options)).off(name, graceful=graceful, say=say)
     say(f"Annex '{name}' is off: {len(record.workers)} workers gone.")
 
 
 @cli.command()
 @click.option("--jobs", type=click.IntRange(1, 200), default=10, show_default=True)
 @click.option("--workers", type=click.IntRange(1, 8), default=2, show_default=True)
-def demo(jobs: int, workers: int) -> None:
+@click.option(
+    "--provider",
+    type=click.Choice(registry.names()),
+    help="Where the workers run; what it needs here is brought up for the demo "
+    "[default: ANNEX_DEFAULT_PROVIDER, else local].",
+)
+def demo(jobs: int, workers: int, provider: str | None) -> None:
     """Pool, annex, real jobs as an ordinary user, status, cleanup: exit 0 only if all ran."""
     from condor_annex.cli.demo import run_demo
 
-    raise click.exceptions.Exit(run_demo(console, jobs=jobs, workers=workers))
+    code = run_demo(console(), jobs=jobs, workers=workers, provider=provider)
+    raise click.exceptions.Exit(code)
 
 
 register_account_commands(cli, say)
 register_seed_commands(cli, say)
-register_image_commands(cli, say)
-cloudpool.register(pool, say)
+registry.add_commands(cli, say)
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from condor_annex.errors import AnnexError, UsageError
+from condor_annex.errors import AnnexError, UsageError, exit_code
 
 
 def _interrupt(_signum: int, _frame: object) -> None:
@@ -28,19 +28,24 @@ def run(group: click.Group, prog: str, argv: list[str] | None = None) -> int:
         where = f"{err.ctx.command_path}: " if err.ctx else f"{prog}: "
         click.echo(f"{where}error: {err.format_message()}", err=True)
         return 2
-    except UsageError as err:
-        click.echo(f"{prog}: error: {err}", err=True)
-        return 2
     except click.Abort:
         click.echo(f"{prog}: aborted", err=True)
         return 1
-    except AnnexError as err:
-        click.echo(f"{prog}: failed: {err}", err=True)
-        return 1
-    except KeyboardInterrupt:
-        click.echo(f"{prog}: interrupted", err=True)
-        return 130
+    except (AnnexError, KeyboardInterrupt) as err:
+        return report(err, prog)
     return result if isinstance(result, int) else 0
+
+
+def report(error: AnnexError | KeyboardInterrupt, prog: str) -> int:
+    """One line on stderr for a failure, and its exit code (both command lines use this)."""
+    if isinstance(error, UsageError):
+        line = f"error: {error}"
+    elif isinstance(error, KeyboardInterrupt):
+        line = "interrupted"
+    else:
+        line = f"failed: {error}"
+    click.echo(f"{prog}: {line}", err=True)
+    return exit_code(error)
 
 
 def exit_with(group: click.Group, prog: str) -> None:

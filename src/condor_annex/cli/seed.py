@@ -6,7 +6,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import click
-import htcondor2
 
 from condor_annex import seed as seedrole
 from condor_annex.errors import UsageError
@@ -16,8 +15,10 @@ DEFAULT_HOOK_DIR = Path("/usr/local/libexec/condor-annex")
 
 
 def _from_config(name: str, flag: str) -> str:
-    value = htcondor2.param.get(name)
-    if not isinstance(value, str) or not value.strip():
+    from condor_annex.settings import param
+
+    value = param(name)
+    if value is None:
         raise UsageError(f"HTCondor config has no {name}; pass {flag}")
     return value.split(",")[0].strip()
 

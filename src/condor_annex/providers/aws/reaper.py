@@ -14,7 +14,8 @@ Annex names are compared exactly, and object prefixes end in '/': `foo` never to
 
 This module is shipped to Lambda on its own (setup inlines its source into the stack as
 `index.py`), so it imports only the standard library and boto3. That is also why the tag
-names live here: every other module imports them from this one.
+names, instance states and batching live here: every other module imports them from this
+one, so they exist once and ship with the function.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -93,7 +94,8 @@ class _Lease:
     live: bool
 
 
-def _tags(items: Iterable[dict[str, str]] | None) -> dict[str, str]:
+def tag_dict(items: Iterable[dict[str, str]] | None) -> dict[str, str]:
+    """AWS's [{"Key": k, "Value": v}] tag lists as a dict."""
     return {t["Key"]: t["Value"] for t in items or ()}
 
 
@@ -117,7 +119,7 @@ def _instances(ec2: Any) -> Iterator[_Lease]:
     for page in pages:
         for reservation in page["Reservations"]:
             for inst in reservation["Instances"]:
-                tags = _tags(inst.get("Tags"))
+                tags = tag_dict(inst.get("Tags"))
                 yield _Lease(
                     "instance",
                     inst["InstanceId"],
@@ -130,7 +132,7 @@ def _instances(ec2: Any) -> Iterator[_Lease]:
 def _fleets(ec2: Any) -> Iterator[_Lease]:
     for page in ec2.get_paginator("describe_fleets").paginate():
         for fleet in page.get("Fleets", []):
-            tags = _tags(fleet.get("Tags"))
+            tags = tag_dict(fleet.get("Tags"))
             if TAG_ANNEX in tags:
                 live = not fleet.get("FleetState", "").startswith("deleted")
                 yield _Lease("fleet", fleet["FleetId"], tags[TAG_ANNEX], _lease_end(tags), live)
@@ -139,7 +141,7 @@ def _fleets(ec2: Any) -> Iterator[_Lease]:
 def _spot_fleets(ec2: Any) -> Iterator[_Lease]:
     for page in ec2.get_paginator("describe_spot_fleet_requests").paginate():
         for req in page.get("SpotFleetRequestConfigs", []):
-            tags = _tags(req.get("Tags"))
+            tags = tag_dict(req.get("Tags"))
             if TAG_ANNEX in tags:
                 live = not req.get("SpotFleetRequestState", "").startswith("cancelled")
                 yield _Lease(
@@ -147,9 +149,10 @@ def _spot_fleets(ec2: Any) -> Iterator[_Lease]:
                 )
 
 
-def _batches(items: list[str], size: int) -> Iterator[list[str]]:
+def batches(items: Sequence[str], size: int) -> Iterator[list[str]]:
+    """Consecutive slices of at most `size` ids (AWS calls take a bounded list)."""
     for start in range(0, len(items), size):
-        yield items[start : start + size]
+        yield list(items[start : start + size])
 
 
 def _call(report: ReapReport, what: str, fn: Any, **kwargs: Any) -> Any:
@@ -162,7 +165,7 @@ def _call(report: ReapReport, what: str, fn: Any, **kwargs: Any) -> Any:
 
 
 def _terminate(ec2: Any, ids: set[str], report: ReapReport) -> None:
-    for batch in _batches(sorted(ids), TERMINATE_BATCH):
+    for batch in batches(sorted(ids), TERMINATE_BATCH):
         # Best effort: the tag only explains the end; terminating is what matters.
         _call(
             report,
@@ -177,13 +180,13 @@ def _terminate(ec2: Any, ids: set[str], report: ReapReport) -> None:
 
 def _end_fleets(ec2: Any, leases: list[_Lease], report: ReapReport) -> None:
     fleets = sorted(x.id for x in leases if x.kind == "fleet")
-    for batch in _batches(fleets, DELETE_FLEETS_BATCH):
+    for batch in batches(fleets, DELETE_FLEETS_BATCH):
         if _call(
             report, "DeleteFleets", ec2.delete_fleets, FleetIds=batch, TerminateInstances=True
         ):
             report.deleted_fleets += batch
     spot = sorted(x.id for x in leases if x.kind == "spot-fleet")
-    for batch in _batches(spot, CANCEL_SPOT_FLEETS_BATCH):
+    for batch in batches(spot, CANCEL_SPOT_FLEETS_BATCH):
         if _call(
             report,
             "CancelSpotFleetRequests",

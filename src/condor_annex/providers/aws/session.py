@@ -13,11 +13,11 @@ from functools import cache
 from pathlib import Path
 
 import boto3
-import htcondor2
 from botocore.exceptions import BotoCoreError
 
 from condor_annex.errors import UsageError
 from condor_annex.secretfiles import check_secret_file
+from condor_annex.settings import param, path_param
 
 FALLBACK_REGION = "us-east-1"
 # HTCondor's own parameter table defaults ANNEX_DEFAULT_AWS_REGION to this, so a value equal
@@ -27,11 +27,6 @@ NO_CREDENTIALS = (
     "no AWS credentials found; set AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY "
     "or an instance role, or give --access-key-file/--secret-key-file"
 )
-
-
-def _param(name: str) -> str | None:
-    value = htcondor2.param.get(name)
-    return value.strip() if isinstance(value, str) and value.strip() else None
 
 
 @cache
@@ -46,7 +41,7 @@ def known_regions() -> frozenset[str]:
 
 def resolve_region(explicit: str | None, configured: str | None) -> str:
     """--region, else ANNEX_DEFAULT_AWS_REGION, else boto3's configured region, else us-east-1."""
-    from_condor = _param("ANNEX_DEFAULT_AWS_REGION")
+    from_condor = param("ANNEX_DEFAULT_AWS_REGION")
     if from_condor == HTCONDOR_DEFAULT_REGION and configured:
         from_condor = None
     region = (explicit or from_condor or configured or FALLBACK_REGION).strip()
@@ -72,8 +67,8 @@ def _read_key(path: Path, what: str) -> str:
 def _key_files(
     access_key_file: Path | None, secret_key_file: Path | None
 ) -> tuple[Path, Path] | None:
-    access = access_key_file or _path_param("ANNEX_DEFAULT_ACCESS_KEY_FILE")
-    secret = secret_key_file or _path_param("ANNEX_DEFAULT_SECRET_KEY_FILE")
+    access = access_key_file or path_param("ANNEX_DEFAULT_ACCESS_KEY_FILE")
+    secret = secret_key_file or path_param("ANNEX_DEFAULT_SECRET_KEY_FILE")
     if access is None and secret is None:
         return None
     if access is None or secret is None:
@@ -82,11 +77,6 @@ def _key_files(
             "--secret-key-file, or ANNEX_DEFAULT_ACCESS_KEY_FILE and ANNEX_DEFAULT_SECRET_KEY_FILE)"
         )
     return access, secret
-
-
-def _path_param(name: str) -> Path | None:
-    value = _param(name)
-    return Path(value).expanduser() if value else None
 
 
 def aws_session(

@@ -1,39 +1,52 @@
-"""LocalProvider: starts workers as detached condor_master trees and settles their ends.
+"""LocalProvider: starts workers as detached condor_master trees and reports what became
+of them.
 
-`settle()` is the one place that decides what became of a worker; both status queries
-and the reaper call it, so they always agree.
+`observe()` is the one place that looks at local workers; status queries and the reaper
+both call it, so they always agree. A worker past its lease plus a short grace is killed
+there: the backstop for a worker that did not leave by itself.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import secrets
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 
-from condor_annex.lifecycle import GoneReason, WorkerState
+from condor_annex.interfaces import Observation, Seen, Timing
+from condor_annex.lifecycle import GoneReason
 from condor_annex.model import AnnexRecord, AnnexRequest, WorkerRecord
 from condor_annex.providers.local.addresses import free_addresses
-from condor_annex.providers.local.worker import LocalWorker
+from condor_annex.providers.local.worker import LocalWorker, used_addresses
 from condor_annex.runtime import get_runtime
 from condor_annex.store import Store
 from condor_annex.workerconfig import WorkerBundle
 
 # After lease end plus this, the reaper kills a worker that has not left by itself.
 LEASE_GRACE_SECONDS = 4.0
+TIMING = Timing(
+    lease_grace_seconds=LEASE_GRACE_SECONDS,
+    # Local workers start in about a second; their master ads follow within seconds.
+    join_wait_seconds=20.0,
+    poll_seconds=0.25,
+    # Every worker of the record is looked at directly; none goes unseen.
+    unseen_grace_seconds=60.0,
+)
 
 
 class LocalProvider:
     name = "local"
-    region = ""
-    lease_grace_seconds = LEASE_GRACE_SECONDS
-    # Local workers start in about a second; their master ads follow within seconds.
-    join_wait_seconds = 20.0
-    poll_seconds = 0.25
+    location = ""
+    same_host = True
+    timing = TIMING
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, state_dir: Path) -> None:
         self.store = store
+        self.state_dir = state_dir
         self.warnings: list[str] = []
 
     def describe(self, request: AnnexRequest) -> str:
@@ -50,77 +63,97 @@ class LocalProvider:
     def cost(self, annex: AnnexRecord) -> None:
         return None  # this machine's own capacity
 
-    def _worker(self, record: WorkerRecord) -> LocalWorker:
-        return LocalWorker(self.store.workers_dir, record)
-
-    def _used_addresses(self) -> set[str]:
-        return {w.address for a in self.store.annexes() for w in a.live_workers}
+    @contextlib.contextmanager
+    def _addresses(self) -> Iterator[Iterator[str]]:
+        """Free loopback addresses, under a lock of this provider's own (choosing and
+        reserving are local file operations only)."""
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        with (self.state_dir / "addresses.lock").open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield free_addresses(used_addresses(self.store.workers_dir))
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def run_instances(
         self, annex: AnnexRecord, bundle: WorkerBundle, count: int
-    ) -> list[WorkerRecord]:
+    ) -> list[Observation]:
         runtime = get_runtime()
         runtime.share(self.store.home)
-        addresses = free_addresses(self._used_addresses())
-        started = []
-        for _ in range(count):
-            record = WorkerRecord(id=f"local-{secrets.token_hex(4)}", address=next(addresses))
-            worker = self._worker(record)
-            worker.write_files(runtime, bundle)
-            worker.start(runtime)
-            record.started_at = time.time()
-            record.move_to(WorkerState.BOOTING)
-            record.move_to(WorkerState.RUNNING)
-            started.append(record)
+        started: list[LocalWorker] = []
+        try:
+            for _ in range(count):
+                with self._addresses() as free:
+                    worker = LocalWorker(
+                        self.store.workers_dir, f"local-{secrets.token_hex(4)}", next(free)
+                    )
+                    worker.reserve()
+                started.append(worker)
+                worker.write_files(runtime, bundle)
+                worker.start(runtime)
+        except BaseException:
+            for worker in started:  # nothing half-made is left behind
+                worker.remove()
+            raise
         ensure_reaper(self.store)
-        return started
+        now = time.time()
+        return [
+            Observation(
+                id=w.id,
+                seen=Seen.STARTED,
+                address=w.address,
+                started_at=now,
+                data={"pid": w.pid, "pid_started": w.pid_started},
+            )
+            for w in started
+        ]
 
-    def query_instances(self, annex: AnnexRecord) -> list[WorkerRecord]:
-        settle(self.store, annex, time.time())
-        return annex.workers
+    def query_instances(self, annex: AnnexRecord) -> list[Observation]:
+        return observe(self.store, annex, time.time())
 
     def terminate_instances(self, annex: AnnexRecord, ids: Sequence[str] | None = None) -> None:
         ended = []
-        for record in annex.workers:
-            if record.alive and (ids is None or record.id in ids):
-                worker = self._worker(record)
-                worker.remove()
-                record.move_to(WorkerState.GONE, GoneReason.OFF)
+        for record in annex.live_workers:
+            if ids is None or record.id in ids:
+                local_worker(self.store, record).remove()
                 ended.append(record.id)
         withdraw_ads(self.store, ended)
 
     def set_lease(self, annex: AnnexRecord, bundle: WorkerBundle) -> None:
         for record in annex.live_workers:
-            worker = self._worker(record)
+            worker = local_worker(self.store, record)
             worker.write_lease(bundle)
             worker.reconfigure()
 
 
-def settle(store: Store, annex: AnnexRecord, now: float) -> bool:
-    """Mark dead workers GONE (and clean them up); kill those past lease + grace.
+def local_worker(store: Store, record: WorkerRecord) -> LocalWorker:
+    return LocalWorker(
+        store.workers_dir,
+        record.id,
+        record.address,
+        pid=record.data.get("pid"),
+        pid_started=record.data.get("pid_started"),
+    )
 
-    Returns True when any record changed. The caller holds the store lock and saves.
-    """
-    changed = False
+
+def observe(store: Store, annex: AnnexRecord, now: float) -> list[Observation]:
+    """What became of each live worker: still running, or ended (and cleaned up). One past
+    its lease plus the grace is killed first."""
+    seen = []
     killed = []
     for record in annex.live_workers:
-        worker = LocalWorker(store.workers_dir, record)
+        worker = local_worker(store, record)
         if worker.alive():
             if now <= annex.lease_end + LEASE_GRACE_SECONDS:
+                seen.append(Observation(record.id, Seen.STARTED))
                 continue
-            worker.kill()  # the backstop: the worker did not leave at lease end by itself
+            worker.kill()
             killed.append(record.id)
-        if now >= annex.lease_end:
-            reason = GoneReason.LEASE
-        elif annex.off_requested:
-            reason = GoneReason.OFF
-        else:
-            reason = GoneReason.EXITED
         worker.remove()
-        record.move_to(WorkerState.GONE, reason)
-        changed = True
+        hint = GoneReason.LEASE if record.id in killed else None
+        seen.append(Observation(record.id, Seen.ENDED, ended_by=hint))
     withdraw_ads(store, killed)
-    return changed
+    return seen
 
 
 def withdraw_ads(store: Store, instance_ids: list[str]) -> None:

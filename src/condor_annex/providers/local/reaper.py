@@ -13,26 +13,51 @@ from __future__ import annotations
 import fcntl
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from condor_annex.providers.local.provider import settle
+from condor_annex.errors import UsageError
+from condor_annex.providers.local.provider import TIMING, observe
+from condor_annex.settle import settle
 from condor_annex.store import Store
 
+NAME = "local"
+Say = Callable[[str], None]
 INTERVAL = 0.5
 LINGER = 10.0  # stay this long with nothing to watch, in case an annex is being created
 
 
 def reap_once(store: Store, now: float) -> int:
-    """Settle every local annex once; returns how many workers are still alive."""
+    """Settle every local annex once; returns how many workers are still alive.
+
+    Each annex is looked at without any lock, then its record is updated under its own
+    lock: another annex's slow launch (a cloud call) never holds the reaper up.
+    """
     alive = 0
-    with store.lock():
-        for annex in store.annexes():
-            if annex.provider != "local":
-                continue
-            if settle(store, annex, now):
-                store.save_annex(annex)
-            alive += len(annex.live_workers)
+    for name in store.annex_names():
+        try:
+            annex = store.load_annex(name)
+        except UsageError:
+            continue  # removed meanwhile
+        if annex.provider != NAME or not annex.live_workers:
+            continue
+        seen = observe(store, annex, now)
+        with store.editing(name) as record:
+            settle(record, seen, now, TIMING)
+            alive += len(record.live_workers)
     return alive
+
+
+class LocalReaper:
+    """The "reaper" capability: `annex reap --provider local`."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def reap(self, now: float, say: Say) -> bool:
+        alive = reap_once(self.store, now)
+        say(f"Local reaper: {alive} workers within their lease.")
+        return True
 
 
 def run(home: Path) -> int:

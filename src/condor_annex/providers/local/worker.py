@@ -9,7 +9,6 @@ import signal
 from pathlib import Path
 
 from condor_annex import processes
-from condor_annex.model import WorkerRecord
 from condor_annex.runtime import Runtime
 from condor_annex.secretfiles import write_secret
 from condor_annex.tokens import create_token
@@ -19,6 +18,7 @@ from condor_annex.workerconfig import WorkerBundle, lease_config, worker_config
 # bounds how late after lease end a local worker notices by itself.
 UPDATE_INTERVAL = 3
 LOCAL_KEY = "WORKER"
+ADDRESS_FILE = "address"
 
 
 def tag(worker_id: str) -> str:
@@ -26,10 +26,27 @@ def tag(worker_id: str) -> str:
 
 
 class LocalWorker:
-    def __init__(self, workers_dir: Path, record: WorkerRecord) -> None:
-        self.record = record
-        self.dir = workers_dir / record.id
+    """`pid` and `pid_started` identify the running master (None before `start`)."""
+
+    def __init__(
+        self,
+        workers_dir: Path,
+        worker_id: str,
+        address: str,
+        pid: int | None = None,
+        pid_started: float | None = None,
+    ) -> None:
+        self.id = worker_id
+        self.address = address
+        self.pid = pid
+        self.pid_started = pid_started
+        self.dir = workers_dir / worker_id
         self.config = self.dir / "condor_config"
+
+    def reserve(self) -> None:
+        """Claim the directory and the address (see `used_addresses`)."""
+        self.dir.mkdir(parents=True)
+        (self.dir / ADDRESS_FILE).write_text(self.address)
 
     def write_files(self, runtime: Runtime, bundle: WorkerBundle) -> None:
         uid, gid = runtime.condor_ids()
@@ -38,11 +55,9 @@ class LocalWorker:
             os.chown(self.dir / sub, uid, gid)
         os.chmod(self.dir / "execute", 0o755)  # noqa: S103 - HTCondor wants EXECUTE 0755
         (self.dir / "passwords.d").mkdir(mode=0o700, exist_ok=True)
-        network = f"NETWORK_INTERFACE = {self.record.address}"
+        network = f"NETWORK_INTERFACE = {self.address}"
         self.config.write_text(
-            worker_config(
-                bundle, self.record.id, self.dir, network, UPDATE_INTERVAL, family_session=False
-            )
+            worker_config(bundle, self.id, self.dir, network, UPDATE_INTERVAL, family_session=False)
         )
         self.write_lease(bundle)
         # Without family sessions, the master authenticates to its own startd with a token
@@ -56,24 +71,32 @@ class LocalWorker:
         (self.dir / "lease.config").write_text(lease_config(bundle.lease_end))
 
     def start(self, runtime: Runtime) -> None:
-        env = {"CONDOR_CONFIG": str(self.config), processes.TAG_VARIABLE: tag(self.record.id)}
+        env = {"CONDOR_CONFIG": str(self.config), processes.TAG_VARIABLE: tag(self.id)}
         argv = runtime.command(["condor_master", "-f"], env=env, cwd=Path("/"))
-        self.record.pid, self.record.pid_started = processes.spawn_detached(
-            argv, self.dir / "master.out"
-        )
+        self.pid, self.pid_started = processes.spawn_detached(argv, self.dir / "master.out")
 
     def alive(self) -> bool:
-        return processes.is_alive(self.record.pid, self.record.pid_started)
+        return processes.is_alive(self.pid, self.pid_started)
 
     def reconfigure(self) -> None:
         """SIGHUP is condor_master's reconfig: it rereads lease.config and tells the startd."""
-        if self.alive() and self.record.pid:
-            os.kill(self.record.pid, signal.SIGHUP)
+        if self.alive() and self.pid:
+            os.kill(self.pid, signal.SIGHUP)
 
     def kill(self) -> None:
-        processes.kill_tagged(tag(self.record.id))
+        processes.kill_tagged(tag(self.id))
 
     def remove(self) -> None:
-        """Kill any straggler, then free the directory (the address goes with the record)."""
+        """Kill any straggler, then free the directory (and with it the address)."""
         self.kill()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def used_addresses(workers_dir: Path) -> set[str]:
+    """Addresses of every local worker whose directory still exists (any annex, any pool
+    sharing this state home): a directory is made before its worker starts and removed
+    after it has ended."""
+    used = set()
+    for path in workers_dir.glob(f"*/{ADDRESS_FILE}"):
+        used.add(path.read_text().strip())
+    return used

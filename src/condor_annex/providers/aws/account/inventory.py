@@ -16,7 +16,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from condor_annex.providers.aws import naming
-from condor_annex.providers.aws.reaper import TAG_ANNEX, TAG_MANAGED
+from condor_annex.providers.aws.reaper import TAG_ANNEX, TAG_MANAGED, tag_dict
 
 LEFT_INSTANCE_STATES = ["pending", "running", "shutting-down", "stopping", "stopped"]
 
@@ -52,10 +52,6 @@ class Inventory:
         ]
 
 
-def _tags(items: Iterable[dict[str, str]] | None) -> dict[str, str]:
-    return {t["Key"]: t["Value"] for t in items or ()}
-
-
 def _ours(name: str, tags: dict[str, str] | None = None) -> bool:
     tags = tags or {}
     return naming.is_ours(name) or tags.get(TAG_MANAGED) == "true" or TAG_ANNEX in tags
@@ -80,7 +76,7 @@ class Finder:
     def find_stack(self) -> Iterator[Resource]:
         for page in self._pages("cloudformation", "describe_stacks"):
             for stack in page["Stacks"]:
-                if _ours(stack["StackName"], _tags(stack.get("Tags"))):
+                if _ours(stack["StackName"], tag_dict(stack.get("Tags"))):
                     yield Resource("stack", stack["StackName"], stack["StackStatus"])
 
     def find_bucket(self) -> Iterator[Resource]:
@@ -170,33 +166,33 @@ class Finder:
         for page in self._pages("ec2", "describe_fleets"):
             for fleet in page.get("Fleets", []):
                 state = fleet.get("FleetState", "")
-                if not state.startswith("deleted") and _ours("", _tags(fleet.get("Tags"))):
+                if not state.startswith("deleted") and _ours("", tag_dict(fleet.get("Tags"))):
                     yield Resource("fleet", fleet["FleetId"], state)
 
     def find_spot_fleet_request(self) -> Iterator[Resource]:
         for page in self._pages("ec2", "describe_spot_fleet_requests"):
             for req in page.get("SpotFleetRequestConfigs", []):
                 state = req.get("SpotFleetRequestState", "")
-                if not state.startswith("cancelled") and _ours("", _tags(req.get("Tags"))):
+                if not state.startswith("cancelled") and _ours("", tag_dict(req.get("Tags"))):
                     yield Resource("spot-fleet-request", req["SpotFleetRequestId"], state)
 
     def find_spot_instance_request(self) -> Iterator[Resource]:
         for page in self._pages("ec2", "describe_spot_instance_requests"):
             for req in page.get("SpotInstanceRequests", []):
                 state = req.get("State", "")
-                if state in ("open", "active") and _ours("", _tags(req.get("Tags"))):
+                if state in ("open", "active") and _ours("", tag_dict(req.get("Tags"))):
                     yield Resource("spot-instance-request", req["SpotInstanceRequestId"], state)
 
     def find_security_group(self) -> Iterator[Resource]:
         for page in self._pages("ec2", "describe_security_groups"):
             for group in page["SecurityGroups"]:
-                if _ours(group["GroupName"], _tags(group.get("Tags"))):
+                if _ours(group["GroupName"], tag_dict(group.get("Tags"))):
                     yield Resource("security-group", group["GroupId"], group["GroupName"])
 
     def find_launch_template(self) -> Iterator[Resource]:
         for page in self._pages("ec2", "describe_launch_templates"):
             for lt in page["LaunchTemplates"]:
-                if _ours(lt["LaunchTemplateName"], _tags(lt.get("Tags"))):
+                if _ours(lt["LaunchTemplateName"], tag_dict(lt.get("Tags"))):
                     yield Resource(
                         "launch-template", lt["LaunchTemplateId"], lt["LaunchTemplateName"]
                     )
@@ -208,13 +204,13 @@ class Finder:
 
     def find_elastic_ip(self) -> Iterator[Resource]:
         for address in self.client("ec2").describe_addresses().get("Addresses", []):
-            tags = _tags(address.get("Tags"))
+            tags = tag_dict(address.get("Tags"))
             if _ours(tags.get("Name", ""), tags):
                 yield Resource("elastic-ip", address["AllocationId"], address.get("PublicIp", ""))
 
     def find_key_pair(self) -> Iterator[Resource]:
         for pair in self.client("ec2").describe_key_pairs().get("KeyPairs", []):
-            if _ours(pair["KeyName"], _tags(pair.get("Tags"))):
+            if _ours(pair["KeyName"], tag_dict(pair.get("Tags"))):
                 yield Resource("key-pair", pair["KeyName"])
 
 

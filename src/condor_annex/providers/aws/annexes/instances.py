@@ -17,29 +17,20 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from condor_annex.errors import UsageError
-from condor_annex.lifecycle import WorkerState
 from condor_annex.providers.aws.reaper import (
+    LIVE_STATES,
+    PAGE_SIZE,
     TAG_ANNEX,
     TAG_ENDED_BY,
     TAG_LEASE_END,
     TAG_MANAGED,
     TAG_POOL,
+    tag_dict,
 )
+from condor_annex.providers.aws.reaper import batches as _batches
 
-PAGE_SIZE = 1000
 BATCH = 1000  # TerminateInstances and CreateTags take up to 1000 ids per call
-DELETE_FLEETS_BATCH = 25  # DeleteFleets takes at most 25 instant fleets per call
 CLIENT_TOKEN_MAX = 64
-
-STATE_OF = {
-    "pending": WorkerState.BOOTING,
-    "running": WorkerState.RUNNING,
-    "stopping": WorkerState.GONE,
-    "stopped": WorkerState.GONE,
-    "shutting-down": WorkerState.GONE,
-    "terminated": WorkerState.GONE,
-}
-LIVE_STATES = ["pending", "running", "stopping", "stopped"]
 
 
 @dataclass(frozen=True)
@@ -54,10 +45,6 @@ class Instance:
     launched: float | None
     annex: str
     ended_by: str = ""  # "lease" once the reaper has ended it
-
-    @property
-    def worker_state(self) -> WorkerState:
-        return STATE_OF.get(self.state, WorkerState.GONE)
 
     @property
     def live(self) -> bool:
@@ -95,10 +82,6 @@ def client_token(annex: str, created_at: float, count: int, kind: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:CLIENT_TOKEN_MAX]
 
 
-def tag_dict(items: Sequence[dict[str, str]] | None) -> dict[str, str]:
-    return {t["Key"]: t["Value"] for t in items or ()}
-
-
 def _epoch(value: Any) -> float | None:
     return value.timestamp() if isinstance(value, datetime) else None
 
@@ -125,7 +108,7 @@ def describe_annex(ec2: Any, annex: str, live_only: bool = False) -> list[Instan
     """
     filters = [{"Name": f"tag:{TAG_ANNEX}", "Values": [annex]}]
     if live_only:
-        filters.append({"Name": "instance-state-name", "Values": LIVE_STATES})
+        filters.append({"Name": "instance-state-name", "Values": list(LIVE_STATES)})
     pages = ec2.get_paginator("describe_instances").paginate(
         Filters=filters, PaginationConfig={"PageSize": PAGE_SIZE}
     )
@@ -152,9 +135,7 @@ def annex_fleets(ec2: Any, annex: str) -> list[str]:
 
 
 def batches(items: Sequence[str], size: int | None = None) -> Iterator[list[str]]:
-    size = size or BATCH
-    for start in range(0, len(items), size):
-        yield list(items[start : start + size])
+    return _batches(items, size or BATCH)
 
 
 def check_image(ec2: Any, image_id: str) -> None:

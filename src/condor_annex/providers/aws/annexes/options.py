@@ -9,27 +9,24 @@ error before anything is asked or spent.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-import htcondor2
 from botocore.exceptions import BotoCoreError, ClientError
 
 from condor_annex.errors import UsageError
 from condor_annex.providers.aws.account.setuprecord import find_setup
 from condor_annex.providers.aws.annexes.provider import AwsProvider
 from condor_annex.providers.aws.session import aws_session
+from condor_annex.settings import param
 
 DEFAULT_INSTANCE_TYPE = "m7i.large"
 CLASSIC_INSTANCE_TYPE = "m4.large"
 # HTCondor's own parameter table defaults ANNEX_DEFAULT_ODI_INSTANCE_TYPE to m4.large, so
 # that value cannot be told apart from "not set"; `annex` then uses a current type.
 HTCONDOR_DEFAULT_TYPE = "m4.large"
-
-
-def _param(name: str) -> str | None:
-    value = htcondor2.param.get(name)
-    return value.strip() if isinstance(value, str) and value.strip() else None
 
 
 @dataclass(frozen=True)
@@ -47,12 +44,33 @@ class AwsOptions:
     # The classic command's default instance type is m4.large.
     classic: bool = False
 
+    @classmethod
+    def from_given(cls, given: Mapping[str, Any]) -> AwsOptions:
+        """From the provider's option values as the CLI hands them over (by Option.dest)."""
+        return cls(
+            region=given.get("region"),
+            access_key_file=given.get("access_key_file"),
+            secret_key_file=given.get("secret_key_file"),
+            instance_type=given.get("instance_type"),
+            image_id=given.get("image") or given.get("image_id"),
+            spot=bool(given.get("spot")),
+            instance_types=tuple(given.get("instance_types") or ()),
+            tags=dict(given.get("tag") or given.get("tags") or ()),
+            instance_policies=tuple(
+                given.get("instance_policy") or given.get("instance_policies") or ()
+            ),
+            classic=bool(given.get("classic")),
+        )
+
+    def session(self) -> Any:
+        return aws_session(self.region, self.access_key_file, self.secret_key_file)
+
     def chosen_instance_type(self) -> str:
         if self.instance_type:
             return self.instance_type
         if self.spot and self.instance_types:
             return self.instance_types[0]
-        configured = _param("ANNEX_DEFAULT_ODI_INSTANCE_TYPE")
+        configured = param("ANNEX_DEFAULT_ODI_INSTANCE_TYPE")
         if self.classic:
             return configured or CLASSIC_INSTANCE_TYPE
         if configured == HTCONDOR_DEFAULT_TYPE:
@@ -63,23 +81,11 @@ class AwsOptions:
         """--instance-policy, else ANNEX_DEFAULT_INSTANCE_POLICY_ARNS (a pool's seed sets it)."""
         if self.instance_policies:
             return self.instance_policies
-        configured = _param("ANNEX_DEFAULT_INSTANCE_POLICY_ARNS") or ""
+        configured = param("ANNEX_DEFAULT_INSTANCE_POLICY_ARNS") or ""
         return tuple(arn.strip() for arn in configured.split(",") if arn.strip())
 
     def chosen_image(self) -> str:
-        return self.image_id or _param("ANNEX_DEFAULT_ODI_IMAGE_ID") or ""
-
-    def launch_flags(self) -> list[str]:
-        """The launch-only choices that were made, for refusing them where they mean nothing."""
-        flags = {
-            "--instance-type": self.instance_type,
-            "--image": self.image_id,
-            "--spot": self.spot,
-            "--instance-types": self.instance_types,
-            "--tag": self.tags,
-            "--instance-policy": self.instance_policies,
-        }
-        return [flag for flag, value in flags.items() if value]
+        return self.image_id or param("ANNEX_DEFAULT_ODI_IMAGE_ID") or ""
 
 
 def aws_provider(options: AwsOptions, region: str | None = None) -> AwsProvider:

@@ -19,8 +19,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
 from condor_annex.errors import AnnexError, UsageError
-from condor_annex.lifecycle import GoneReason, WorkerState
-from condor_annex.model import AnnexRecord, AnnexRequest, WorkerRecord
+from condor_annex.interfaces import Observation, Seen, Timing
+from condor_annex.lifecycle import GoneReason
+from condor_annex.model import AnnexRecord, AnnexRequest
 from condor_annex.providers.aws.account.setuprecord import SetupRecord
 from condor_annex.providers.aws.annexes import instances as ec2x
 from condor_annex.providers.aws.annexes.bootscript import boot_script
@@ -38,7 +39,12 @@ from condor_annex.providers.aws.annexes.workeridentity import (
     ensure_annex_identity,
 )
 from condor_annex.providers.aws.awserrors import aws_errors
-from condor_annex.providers.aws.reaper import TAG_LEASE_END, annex_prefix, delete_prefix
+from condor_annex.providers.aws.reaper import (
+    DELETE_FLEETS_BATCH,
+    TAG_LEASE_END,
+    annex_prefix,
+    delete_prefix,
+)
 from condor_annex.workerconfig import WorkerBundle
 
 # The reaper runs every minute and ends instances at lease end; allow one period.
@@ -78,13 +84,20 @@ def _hours(seconds: float) -> str:
     return f"{seconds / 3600:g} hours"
 
 
+TIMING = Timing(
+    lease_grace_seconds=LEASE_GRACE_SECONDS,
+    # A worker not in the pool when `off` starts is ended through the API at once.
+    join_wait_seconds=0.0,
+    # Each look is a paged DescribeInstances of the whole annex: not more than this often.
+    poll_seconds=5.0,
+    unseen_grace_seconds=UNSEEN_GRACE_SECONDS,
+)
+
+
 class AwsProvider:
     name = "aws"
-    lease_grace_seconds = LEASE_GRACE_SECONDS
-    # A worker not in the pool when `off` starts is ended through the API at once.
-    join_wait_seconds = 0.0
-    # Each look is a paged DescribeInstances of the whole annex: not more than this often.
-    poll_seconds = 5.0
+    same_host = False
+    timing = TIMING
 
     def __init__(
         self,
@@ -106,6 +119,7 @@ class AwsProvider:
         self.session = session
         self.setup = setup_record
         self.region: str = setup_record.region
+        self.location = self.region
         self.instance_type = instance_type
         self.image_id = image_id
         self.spot = spot
@@ -156,7 +170,7 @@ class AwsProvider:
     @aws_errors
     def run_instances(
         self, annex: AnnexRecord, bundle: WorkerBundle, count: int
-    ) -> list[WorkerRecord]:
+    ) -> list[Observation]:
         if count < 1:
             raise UsageError(f"count {count} is below 1")
         if not self.image_id:
@@ -169,12 +183,10 @@ class AwsProvider:
             self._undo_launch(annex)
             raise
         now = self.clock()
-        records = []
-        for instance_id, address in launched:
-            record = WorkerRecord(id=instance_id, address=address, started_at=now)
-            record.move_to(WorkerState.BOOTING)
-            records.append(record)
-        return records
+        return [
+            Observation(instance_id, Seen.STARTED, address=address, started_at=now)
+            for instance_id, address in launched
+        ]
 
     def _launch(
         self, annex: AnnexRecord, bundle: WorkerBundle, count: int
@@ -359,36 +371,20 @@ class AwsProvider:
             )
 
     # -- looking -----------------------------------------------------------------------------
-    def _gone_reason(self, annex: AnnexRecord, now: float) -> GoneReason:
-        if now >= annex.lease_end:
-            return GoneReason.LEASE
-        if annex.off_requested:
-            return GoneReason.OFF
-        return GoneReason.EXITED
-
     @aws_errors
-    def query_instances(self, annex: AnnexRecord) -> list[WorkerRecord]:
+    def query_instances(self, annex: AnnexRecord) -> list[Observation]:
         found = ec2x.describe_annex(self.client("ec2"), annex.name)
         self.seen[annex.name] = found
-        now = self.clock()
-        reason = self._gone_reason(annex, now)
-        by_id = {w.id: w for w in annex.workers}
-        for inst in found:
-            record = by_id.get(inst.id)
-            if record is None:  # launched by an interrupted create, or a fleet's late one
-                record = WorkerRecord(id=inst.id, address=inst.address, started_at=inst.launched)
-                annex.workers.append(record)
-                by_id[inst.id] = record
-            if inst.address and not record.address:
-                record.address = inst.address
-            ended = GoneReason.LEASE if inst.ended_by == "lease" else reason
-            _advance(record, inst.worker_state, ended)
-        seen = {inst.id for inst in found}
-        for record in annex.live_workers:
-            started = record.started_at or annex.created_at
-            if record.id not in seen and now - started > UNSEEN_GRACE_SECONDS:
-                record.move_to(WorkerState.GONE, reason)  # terminated long ago and purged
-        return annex.workers
+        return [
+            Observation(
+                inst.id,
+                Seen.STARTED if inst.live else Seen.ENDED,
+                address=inst.address,
+                started_at=inst.launched,
+                ended_by=GoneReason.LEASE if inst.ended_by == "lease" else None,
+            )
+            for inst in found
+        ]
 
     def cost(self, annex: AnnexRecord, now: float | None = None) -> CostEstimate:
         """Estimated dollars so far, from the last query_instances of this annex."""
@@ -406,15 +402,12 @@ class AwsProvider:
         wanted = None if ids is None else set(ids)
         if wanted is None:
             fleets = ec2x.annex_fleets(ec2, annex.name)
-            for batch in ec2x.batches(fleets, ec2x.DELETE_FLEETS_BATCH):
+            for batch in ec2x.batches(fleets, DELETE_FLEETS_BATCH):
                 ec2.delete_fleets(FleetIds=batch, TerminateInstances=True)
         live = ec2x.describe_annex(ec2, annex.name, live_only=True)
         targets = [i.id for i in live if wanted is None or i.id in wanted]
         for batch in ec2x.batches(targets):
             ec2.terminate_instances(InstanceIds=batch)
-        for record in annex.live_workers:
-            if wanted is None or record.id in wanted:
-                record.move_to(WorkerState.GONE, GoneReason.OFF)
         if wanted is None:
             self._clean_up(annex.name)
 
@@ -443,15 +436,3 @@ class AwsProvider:
         for batch in ec2x.batches(ids):
             ec2.create_tags(Resources=batch, Tags=tag)
 
-
-def _advance(record: WorkerRecord, target: WorkerState, reason: GoneReason) -> None:
-    """Move a record forward to what EC2 reports; never backwards, never out of GONE."""
-    if not record.alive or record.state == target:
-        return
-    if target == WorkerState.GONE:
-        record.move_to(WorkerState.GONE, reason)
-        return
-    if record.state == WorkerState.REQUESTED:
-        record.move_to(WorkerState.BOOTING)
-    if target == WorkerState.RUNNING and record.state == WorkerState.BOOTING:
-        record.move_to(WorkerState.RUNNING)

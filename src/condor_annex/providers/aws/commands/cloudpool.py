@@ -12,14 +12,15 @@ from typing import Any
 
 import click
 
-from condor_annex.cli import awsoptions
+from condor_annex.cli.prompt import confirm_or_refuse
+from condor_annex.providers.aws.commands.common import credentials, session_from
 
 Say = Callable[[str], None]
 
 
 def _provider(command: Callable[..., Any]) -> Callable[..., Any]:
     """--provider (only aws has pools in the cloud) plus the shared credential options."""
-    command = awsoptions.credentials(command)
+    command = credentials(command)
     return click.option(
         "--provider",
         type=click.Choice(["aws"]),
@@ -29,19 +30,8 @@ def _provider(command: Callable[..., Any]) -> Callable[..., Any]:
     )(command)
 
 
-def _session(aws: dict[str, Any]) -> Any:
-    from condor_annex.providers.aws import aws_session
-
-    options = awsoptions.aws_options(aws)
-    if options is None:
-        return aws_session()
-    return aws_session(options.region, options.access_key_file, options.secret_key_file)
-
-
 def _confirm(yes: bool) -> Callable[[str], bool]:
-    from condor_annex.cli.main import confirm_or_refuse  # main imports this module
-
-    return confirm_or_refuse(yes)  # type: ignore[no-any-return]
+    return confirm_or_refuse(yes)
 
 
 def _yes(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -99,7 +89,7 @@ def register(pool: click.Group, say: Say) -> None:
         from condor_annex.providers.aws.pools.poollist import how_to_use, pool_summary
         from condor_annex.providers.aws.pools.poolstack import PoolRequest, create_pool
 
-        session = _session(aws)
+        session = session_from(aws)
         request = PoolRequest(
             name=name,
             control_image=control_image,
@@ -132,7 +122,7 @@ def register(pool: click.Group, say: Say) -> None:
         from condor_annex.providers.aws.pools.poolstack import update_pool
 
         pool = update_pool(
-            _session(aws),
+            session_from(aws),
             name,
             say,
             _confirm(yes),
@@ -149,7 +139,7 @@ def register(pool: click.Group, say: Say) -> None:
         """Remove pool NAME and everything it made, its annexes too; then list what is left."""
         from condor_annex.providers.aws.pools.poolstack import delete_pool
 
-        left = delete_pool(_session(aws), name, say, _confirm(yes))
+        left = delete_pool(session_from(aws), name, say, _confirm(yes))
         if left.empty:
             say(f"Nothing of pool {name} is left in {left.region}.")
             return
@@ -164,7 +154,7 @@ def register(pool: click.Group, say: Say) -> None:
         """The pools in the cloud: images, seed address, annexes and their live workers."""
         from condor_annex.providers.aws.pools.poollist import pool_summaries
 
-        summaries = pool_summaries(_session(aws))
+        summaries = pool_summaries(session_from(aws))
         if as_json:
             click.echo(json.dumps([s.to_json() for s in summaries], indent=2))
             return

@@ -11,8 +11,8 @@ from typing import Any
 
 import click
 
-from condor_annex.cli import awsoptions
 from condor_annex.cli.params import DURATION, NameList
+from condor_annex.providers.aws.commands.common import credentials, session_from
 
 Say = Callable[[str], None]
 EXTRA_LIST = NameList("docker,python3")
@@ -45,7 +45,7 @@ def register(cli: click.Group, say: Say) -> None:
         show_default=True,
         help="How long the builder may take to install and report.",
     )
-    @awsoptions.credentials
+    @credentials
     @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
     def build(
         role: str,
@@ -58,13 +58,10 @@ def register(cli: click.Group, say: Say) -> None:
     ) -> None:
         """Bake an image: one builder instance installs HTCondor for ROLE, is scrubbed and
         scanned for secrets, and is imaged only if the scan is clean. Prints the image id."""
-        from condor_annex.cli.main import confirm_or_refuse
-        from condor_annex.providers.aws.annexes.options import AwsOptions
+        from condor_annex.cli.prompt import confirm_or_refuse
         from condor_annex.providers.aws.images.bake import ImageRequest, build_image
-        from condor_annex.providers.aws.session import aws_session
 
-        options = awsoptions.aws_options(aws) or AwsOptions()
-        session = aws_session(options.region, options.access_key_file, options.secret_key_file)
+        session = session_from(aws)
         request = ImageRequest(role, base_image, name or "", extras or (), float(timeout))
         built = build_image(session, request, say, confirm_or_refuse(yes))
         click.echo(built.image_id)
