@@ -6,11 +6,12 @@ cluster, so its own overhead (checks, config, waiting on conditions, the final s
 leftover processes) should stay small next to what the daemons themselves take.
 
 The baseline does what slurm-here.md's recipe does by hand, with the same configuration
-files: start munged (as munge), `slurmctld -i` and `slurmd -N localhost` in the root, poll
-`sinfo` until the node is idle; then SIGTERM the three pids from their pid files and poll
-until they are gone. The measured side is `LocalSlurm.up()` from nothing to an idle node,
-and `LocalSlurm.down()` (no jobs) until it returns. Rounds alternate, and every round
-starts from a stopped cluster.
+files: start munged (as munge) and wait for its socket, start `slurmctld -i` and wait until
+it listens (a client that finds it not listening retries a second later), start
+`slurmd -N localhost`, poll `sinfo` until the node is idle; then SIGTERM the three pids
+from their pid files and poll until they are gone. The measured side is `LocalSlurm.up()`
+from nothing to an idle node, and `LocalSlurm.down()` (no jobs) until it returns. Rounds
+alternate, and every round starts from a stopped cluster.
 
     .venv/bin/python bench/slurm_cluster.py [--repeat 5]
 
@@ -22,16 +23,28 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import statistics
 import subprocess
 import sys
 import time
 
 from condor_annex.providers.slurm import rootprocs
-from condor_annex.providers.slurm.localcluster import DAEMONS, READY_STATES, LocalSlurm
+from condor_annex.providers.slurm.localcluster import (
+    CTLD_PORT,
+    DAEMONS,
+    MUNGE_SOCKET,
+    READY_STATES,
+    LocalSlurm,
+)
 from condor_annex.waiting import wait_for
 
 TARGET_RATIO = 2.0
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 def by_hand_up(cluster: LocalSlurm) -> float:
@@ -39,7 +52,9 @@ def by_hand_up(cluster: LocalSlurm) -> float:
     for daemon in DAEMONS:
         subprocess.run(cluster.command(daemon.argv, daemon.user), check=True)
         if daemon.user == "munge":
-            wait_for(cluster.path("/run/munge/munge.socket.2").exists, 10, "munge", 0.02)
+            wait_for(cluster.path(MUNGE_SOCKET).exists, 10, "munge", 0.02)
+        if daemon.name == "slurmctld":
+            wait_for(lambda: listening(CTLD_PORT), 10, "slurmctld", 0.02)
     wait_for(lambda: cluster.node_state() in READY_STATES, 30, "idle node", 0.1)
     return time.monotonic() - start
 

@@ -129,6 +129,12 @@ def _render(name: str, **values: object) -> str:
     return string.Template(_template(name)).substitute(values)
 
 
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
 class LocalSlurm:
     def __init__(
         self, runtime: Runtime | None = None, *, cpus: int = 16, memory_mb: int = 16000
@@ -322,8 +328,7 @@ class LocalSlurm:
         try:
             for daemon in DAEMONS:
                 self._start(daemon)
-                if daemon is MUNGED:  # slurmctld and slurmd authenticate through it at once
-                    self._wait_for_munge(timeout)
+                self._wait_started(daemon, timeout)
             self._wait_ready(timeout)
         except BaseException:
             self.down()
@@ -332,12 +337,10 @@ class LocalSlurm:
 
     def _check_ports(self) -> None:
         for port in (CTLD_PORT, SLURMD_PORT):
-            with socket.socket() as probe:
-                probe.settimeout(1)
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    raise UsageError(
-                        f"port {port} is already taken here (another Slurm?); stop that first"
-                    )
+            if _listening(port):
+                raise UsageError(
+                    f"port {port} is already taken here (another Slurm?); stop that first"
+                )
 
     def _make_run_dirs(self) -> None:
         # /run is a fresh tmpfs after a reboot on a real machine; the spool dirs come with
@@ -364,14 +367,19 @@ class LocalSlurm:
             why = (done.stderr.strip().splitlines() or ["no message"])[-1]
             raise AnnexError(f"{daemon.name} did not start ({why}); see {self.path(daemon.log)}")
 
-    def _wait_for_munge(self, timeout: float) -> None:
-        socket_path = self.path(MUNGE_SOCKET)
+    def _wait_started(self, daemon: Daemon, timeout: float) -> None:
+        # slurmctld and slurmd authenticate through munged at once; and a client that finds
+        # slurmctld not listening yet retries only a second later.
+        if daemon is MUNGED:
+            ready, what = self.path(MUNGE_SOCKET).exists, f"open {MUNGE_SOCKET}"
+        elif daemon is SLURMCTLD:
+            ready, what = (lambda: _listening(CTLD_PORT)), f"listen on port {CTLD_PORT}"
+        else:
+            return
         try:
-            wait_for(socket_path.exists, timeout, "munged's socket", 0.02)
+            wait_for(ready, timeout, what, 0.02)
         except TimeoutError:
-            raise AnnexError(
-                f"munged did not open {MUNGE_SOCKET}; see {self.path(MUNGED.log)}"
-            ) from None
+            raise AnnexError(f"{daemon.name} did not {what}; see {self.path(daemon.log)}") from None
 
     def _wait_ready(self, timeout: float) -> None:
         try:
