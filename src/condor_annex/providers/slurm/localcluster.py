@@ -187,7 +187,7 @@ class LocalSlurm:
             fields = line.split(":")
             if len(fields) >= 6 and fields[0] == user:
                 return int(fields[2]), int(fields[3]), fields[5]
-        raise UsageError(f"no account {user!r} where Slurm runs; add it first (add_user)")
+        raise UsageError(f"no account {user!r} in {self.path('/etc/passwd')}; add it first")
 
     def _run(
         self, argv: Sequence[str], user: str | None = None
