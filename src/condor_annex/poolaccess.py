@@ -10,6 +10,7 @@ query the collector by address, authenticated by a token this class issues.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
@@ -61,14 +62,15 @@ class PoolAccess:
 
     def user_token_dir(self, user: str) -> Path:
         """A token directory that lets `user` submit and manage jobs: the user's own (0700,
-        token 0600), since what runs as the user reads it too (DAGMan, the user's scripts)."""
+        token 0600), since what runs as the user reads it too (DAGMan, the user's scripts).
+        A token past half its lifetime is renewed, so one in use never runs out."""
         uid, gid = (0, 0) if user == ADMIN else self.runtime.ensure_user(user)
         self.users_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.users_dir, 0o755)  # noqa: S103 - only 0700 directories below
         directory = self.users_dir / user
         token = directory / "token"
         directory.mkdir(mode=0o700, exist_ok=True)
-        if not token.is_file():
+        if not token.is_file() or time.time() - token.stat().st_mtime > USER_TOKEN_LIFETIME / 2:
             identity = f"{user}@{self.uid_domain}"
             write_secret(token, self.issue_token(identity, lifetime=USER_TOKEN_LIFETIME))
         for path, mode in ((directory, 0o700), (token, 0o600)):

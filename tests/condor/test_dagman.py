@@ -9,24 +9,15 @@ import re
 import shutil
 import stat
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from tests.condor.jobs import wait_done, wait_slots
-from tests.condor.users import host_user
 
 from condor_annex import Annexes, poolquery
 from condor_annex.runtime.users import Account
 
 DIAMOND = Path(__file__).parent / "diamond"
 NODE_ATTRS = ["DAGNodeName", "ExitCode", "Owner", "LastRemoteHost", "MachineAttrAnnexName0"]
-
-
-@pytest.fixture
-def person() -> Iterator[Account]:
-    with host_user() as account:
-        yield account
 
 
 def _dag_in_home(person: Account) -> Path:
