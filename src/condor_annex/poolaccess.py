@@ -10,6 +10,7 @@ query the collector by address, authenticated by a token this class issues.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
@@ -24,6 +25,7 @@ from condor_annex.tokens import create_token
 # What a worker's token may do at the pool, and nothing more.
 WORKER_AUTHZ = ("ADVERTISE_STARTD", "ADVERTISE_MASTER", "READ")
 USER_TOKEN_LIFETIME = 7 * 86400
+ADMIN = "root"  # whose token the tool itself uses: the pool's administrator
 
 
 class PoolAddress(Protocol):
@@ -59,19 +61,27 @@ class PoolAccess:
         return self.issue_token(f"{annex_name}@{self.annex_domain}", WORKER_AUTHZ, lifetime)
 
     def user_token_dir(self, user: str) -> Path:
-        """A token directory (0700, token 0600) that lets `user` submit and manage jobs."""
+        """A token directory that lets `user` submit and manage jobs: the user's own (0700,
+        token 0600), since what runs as the user reads it too (DAGMan, the user's scripts).
+        A token past half its lifetime is renewed, so one in use never runs out."""
+        uid, gid = (0, 0) if user == ADMIN else self.runtime.ensure_user(user)
+        self.users_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.users_dir, 0o755)  # noqa: S103 - only 0700 directories below
         directory = self.users_dir / user
         token = directory / "token"
-        if not token.is_file():
-            directory.mkdir(parents=True, mode=0o700, exist_ok=True)
+        directory.mkdir(mode=0o700, exist_ok=True)
+        if not token.is_file() or time.time() - token.stat().st_mtime > USER_TOKEN_LIFETIME / 2:
             identity = f"{user}@{self.uid_domain}"
             write_secret(token, self.issue_token(identity, lifetime=USER_TOKEN_LIFETIME))
+        for path, mode in ((directory, 0o700), (token, 0o600)):
+            os.chown(path, uid, gid)
+            os.chmod(path, mode)
         return directory
 
     # -- acting on the pool ------------------------------------------------------------
     def connect(self) -> None:
         """Point this process's HTCondor bindings at the pool, as its administrator."""
-        os.environ["_CONDOR_SEC_TOKEN_DIRECTORY"] = str(self.user_token_dir("root"))
+        os.environ["_CONDOR_SEC_TOKEN_DIRECTORY"] = str(self.user_token_dir(ADMIN))
         os.environ["_CONDOR_SEC_CLIENT_AUTHENTICATION_METHODS"] = "IDTOKENS"
         htcondor2.reload_config()
 
@@ -79,14 +89,15 @@ class PoolAccess:
         """Environment for a client of this pool: root acts as administrator, others by token."""
         return {
             "CONDOR_CONFIG": str(self.config),
-            "_CONDOR_SEC_TOKEN_DIRECTORY": str(self.user_token_dir(user or "root")),
+            "_CONDOR_SEC_TOKEN_DIRECTORY": str(self.user_token_dir(user or ADMIN)),
             "_CONDOR_SEC_CLIENT_AUTHENTICATION_METHODS": "IDTOKENS",
         }
 
     def tool(
         self, argv: Sequence[str], user: str | None = None, cwd: Path | None = None
     ) -> list[str]:
+        """argv that runs one of HTCondor's tools against the pool: as root, the pool's
+        administrator, or as the ordinary `user` with that user's token."""
         self.require_up()
-        if user:
-            self.runtime.ensure_user(user)
-        return self.runtime.command(list(argv), env=self.tool_env(user), cwd=cwd or Path.cwd())
+        env = self.tool_env(user)  # makes the user's account too
+        return self.runtime.command(list(argv), env=env, cwd=cwd or Path.cwd(), user=user)

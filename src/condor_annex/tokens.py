@@ -6,12 +6,12 @@ it is never printed or logged.
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
 from condor_annex.errors import AnnexError
 from condor_annex.runtime import Runtime
+from condor_annex.runtime.base import run_checked
 
 
 def create_token(
@@ -28,12 +28,9 @@ def create_token(
         argv += ["-authz", scope]
     if lifetime is not None:
         argv += ["-lifetime", str(int(lifetime))]
-    proc = subprocess.run(
-        runtime.command(argv, env={"CONDOR_CONFIG": str(config)}, cwd=Path("/")),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0 or not proc.stdout.strip():
-        raise AnnexError(f"condor_token_create failed for {identity} (exit {proc.returncode})")
-    return proc.stdout.strip()
+    what = f"condor_token_create for {identity}"
+    command = runtime.command(argv, env={"CONDOR_CONFIG": str(config)}, cwd=Path("/"))
+    token = run_checked(command, what).stdout.strip()
+    if not token:
+        raise AnnexError(f"{what} printed no token")
+    return token

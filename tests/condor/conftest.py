@@ -16,9 +16,11 @@ from pathlib import Path
 
 import pytest
 from tests.commands import run_command
+from tests.condor.users import host_user
 
 from condor_annex import Annexes
 from condor_annex.runtime import get_runtime
+from condor_annex.runtime.users import Account
 
 pytestmark = pytest.mark.condor
 
@@ -75,3 +77,11 @@ def jobdir(workdir: Path, annexes: Annexes) -> Path:
     path.mkdir()
     os.chown(path, uid, gid)
     return path
+
+
+@pytest.fixture
+def person() -> Iterator[Account]:
+    """An ordinary user of this machine, home in /home; request it before `annexes`, so
+    that it outlives the pool (the account is removed once the pool is down)."""
+    with host_user() as account:
+        yield account

@@ -32,6 +32,17 @@ def mounts_below(root: Path) -> list[Path]:
     return sorted(set(below), key=lambda p: len(p.parts), reverse=True)
 
 
+def same_directory(a: Path, b: Path) -> bool:
+    """Whether two paths are one directory (device and inode), as a live bind mount shows
+    its source. A bind of a directory that was deleted (and perhaps made again) keeps the
+    old inode: it is stale, and what is visible through it is gone."""
+    try:
+        sa, sb = a.stat(), b.stat()
+    except OSError:
+        return False
+    return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
+
+
 def bind(source: Path, target: Path) -> None:
     target.mkdir(parents=True, exist_ok=True)
     subprocess.run(["mount", "--bind", str(source), str(target)], check=True)

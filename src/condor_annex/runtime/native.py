@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import os
-import pwd
 import shutil
-import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from condor_annex.errors import UsageError
-from condor_annex.runtime.base import SYSTEM_PATH, env_assignments
-from condor_annex.runtime.users import user_ids
+from condor_annex.runtime.base import (
+    SYSTEM_PATH,
+    as_user,
+    env_assignments,
+    run_checked,
+    user_env,
+)
+from condor_annex.runtime.users import host_account, user_ids
 
 PASSTHROUGH = ("HOME", "USER", "LANG", "TZ", "TERM")
 
@@ -23,17 +27,30 @@ class NativeRuntime:
         self.sbin = sbin
 
     def command(
-        self, argv: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: Path | None = None
+        self,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+        user: str | None = None,
     ) -> list[str]:
-        keep = [f"{k}={os.environ[k]}" for k in PASSTHROUGH if k in os.environ]
+        keep = {k: os.environ[k] for k in PASSTHROUGH if k in os.environ}
+        identity: list[str] = []
+        if user:
+            entry = host_account(user)
+            if entry is None:
+                raise UsageError(f"user {user!r} does not exist; create it first")
+            identity = as_user(entry.uid, entry.gid)
+            keep.update(user_env(entry.name, entry.home))
         path = f"{self.sbin}:{SYSTEM_PATH}"
         return [
+            *identity,
             "env",
             "-i",
             "-C",
             str(cwd or Path.cwd()),
             f"PATH={path}",
-            *keep,
+            *env_assignments(keep),
             *env_assignments(env),
             *argv,
         ]
@@ -42,20 +59,17 @@ class NativeRuntime:
         """Nothing to do: native binaries see the host's files."""
 
     def ensure_user(self, name: str) -> tuple[int, int]:
-        try:
-            pw = pwd.getpwnam(name)
-        except KeyError:
+        entry = host_account(name)
+        if entry is None:
             if shutil.which("useradd") is None:
-                raise UsageError(f"user {name!r} does not exist; create it first") from None
-            subprocess.run(["useradd", "--create-home", name], check=True)
-            pw = pwd.getpwnam(name)
-        return pw.pw_uid, pw.pw_gid
+                raise UsageError(f"user {name!r} does not exist; create it first")
+            run_checked(["useradd", "--create-home", name], f"adding user {name}")
+            entry = host_account(name)
+            assert entry is not None
+        return entry.uid, entry.gid
 
     def condor_ids(self) -> tuple[int, int]:
         return user_ids(Path("/etc/passwd"), "condor")
 
     def version(self) -> str:
-        out = subprocess.run(
-            self.command(["condor_version"]), capture_output=True, text=True, check=True
-        ).stdout
-        return out.split()[1]
+        return run_checked(self.command(["condor_version"]), "condor_version").stdout.split()[1]
