@@ -62,9 +62,9 @@ def machine_ad(worker_type: WorkerType, policy: Policy) -> classad2.ClassAd:
 class Matcher:
     """Feasibility of (autocluster, type) pairs for one policy, cached across plans.
 
-    The cache key is the autocluster ad's text, so a schedd reusing an AutoClusterId for
-    other jobs is matched afresh. Keep one Matcher per policy; make a new one when the
-    annex's START changes.
+    The cache key is the autocluster ad's text (less JobCount), so a schedd reusing an
+    AutoClusterId for other jobs is matched afresh. Keep one Matcher per policy; make a new
+    one when the annex's START changes.
     """
 
     def __init__(self, policy: Policy) -> None:
@@ -80,7 +80,11 @@ class Matcher:
         if known is None or known[0] is not ac.ad:
             if len(self._texts) > _REMEMBERED_ADS:
                 self._texts.clear()  # a long-lived controller sees new ads every cycle
-            known = (ac.ad, ac.ad.printOld())
+            # JobCount changes every cycle and matters to no match: leave it out of the key.
+            text = "\n".join(
+                line for line in ac.ad.printOld().splitlines() if not line.startswith("JobCount ")
+            )
+            known = (ac.ad, text)
             self._texts[id(ac.ad)] = known
         return known[1]
 
