@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 _UNBOUNDED = 1 << 62  # "as many as you like" for a resource a request does not use
 
@@ -19,16 +20,17 @@ class Resources:
 
     def how_many(self, request: Resources) -> int:
         """How many copies of `request` fit in this room: arithmetic, never job by job."""
+        # Written out, not looped: the planner calls this for every (autocluster, room) pair.
         count = _UNBOUNDED
-        for have, want in (
-            (self.cpus, request.cpus),
-            (self.memory_mb, request.memory_mb),
-            (self.disk_mb, request.disk_mb),
-            (self.gpus, request.gpus),
-        ):
-            if want > 0:
-                count = min(count, have // want)
-        return max(count, 0) if count != _UNBOUNDED else _UNBOUNDED
+        if request.cpus > 0:
+            count = self.cpus // request.cpus
+        if request.memory_mb > 0:
+            count = min(count, self.memory_mb // request.memory_mb)
+        if request.disk_mb > 0:
+            count = min(count, self.disk_mb // request.disk_mb)
+        if request.gpus > 0:
+            count = min(count, self.gpus // request.gpus)
+        return max(count, 0)
 
     def minus(self, request: Resources, times: int = 1) -> Resources:
         return Resources(
@@ -66,7 +68,7 @@ class WorkerType:
     arch: str = "X86_64"
     opsys: str = "LINUX"
 
-    @property
+    @cached_property
     def resources(self) -> Resources:
         return Resources(self.cpus, self.memory_mb, self.disk_mb, self.gpus)
 

@@ -18,6 +18,7 @@ from condor_annex.planning.policy import Policy
 _Shape = tuple[int, int, int, int, str, str]
 
 _REMEMBERED_ADS = 10_000
+_UNKNOWN = "unknown"  # a sentinel: None is an answer (it fits)
 
 WHY_TOO_SMALL = "too small"
 WHY_GPU = "a GPU type, for jobs that need no GPU"
@@ -70,7 +71,7 @@ class Matcher:
     def __init__(self, policy: Policy) -> None:
         self._policy = policy
         self._ads: dict[_Shape, classad2.ClassAd] = {}
-        self._matches: dict[tuple[str, _Shape], bool] = {}
+        self._answers: dict[tuple[str, _Shape], str | None] = {}
         self._texts: dict[int, tuple[classad2.ClassAd, str]] = {}
         self.evaluations = 0  # how many ClassAd matches ran (tests and benches read it)
 
@@ -79,7 +80,9 @@ class Matcher:
         known = self._texts.get(id(ac.ad))
         if known is None or known[0] is not ac.ad:
             if len(self._texts) > _REMEMBERED_ADS:
-                self._texts.clear()  # a long-lived controller sees new ads every cycle
+                # A long-lived controller sees new ad objects every cycle: forget old ones.
+                self._texts.clear()
+                self._answers.clear()
             # JobCount changes every cycle and matters to no match: leave it out of the key.
             text = "\n".join(
                 line for line in ac.ad.printOld().splitlines() if not line.startswith("JobCount ")
@@ -88,20 +91,35 @@ class Matcher:
             self._texts[id(ac.ad)] = known
         return known[1]
 
+    def fitting(self, ac: IdleAutocluster, types: list[WorkerType]) -> list[WorkerType]:
+        """The types that can run this autocluster's jobs (why_not for many types at once)."""
+        text, answers = self._text(ac), self._answers
+        result = []
+        for worker_type in types:
+            shape = _shape(worker_type)
+            known = answers.get((text, shape), _UNKNOWN)
+            if known is _UNKNOWN:
+                known = answers[(text, shape)] = self._decide(ac, worker_type, shape)
+            if known is None:
+                result.append(worker_type)
+        return result
+
     def why_not(self, ac: IdleAutocluster, worker_type: WorkerType) -> str | None:
         """None when a worker of this type can run this autocluster's jobs, else why not."""
+        shape = _shape(worker_type)
+        key = (self._text(ac), shape)
+        known = self._answers.get(key, _UNKNOWN)
+        if known is _UNKNOWN:
+            known = self._answers[key] = self._decide(ac, worker_type, shape)
+        return known
+
+    def _decide(self, ac: IdleAutocluster, worker_type: WorkerType, shape: _Shape) -> str | None:
         if ac.request.gpus == 0 and worker_type.gpus > 0:
             return WHY_GPU
         if worker_type.resources.how_many(ac.request) < 1:
             return WHY_TOO_SMALL
-        shape = _shape(worker_type)
-        key = (self._text(ac), shape)
-        matched = self._matches.get(key)
-        if matched is None:
-            machine = self._ads.get(shape)
-            if machine is None:
-                machine = self._ads[shape] = machine_ad(worker_type, self._policy)
-            self.evaluations += 1
-            matched = bool(ac.ad.symmetricMatch(machine))
-            self._matches[key] = matched
-        return None if matched else WHY_NO_MATCH
+        machine = self._ads.get(shape)
+        if machine is None:
+            machine = self._ads[shape] = machine_ad(worker_type, self._policy)
+        self.evaluations += 1
+        return None if ac.ad.symmetricMatch(machine) else WHY_NO_MATCH

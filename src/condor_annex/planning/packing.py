@@ -7,11 +7,11 @@ fill ends part-way through it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from condor_annex.planning.catalogue import Resources, WorkerType
 from condor_annex.planning.demand import IdleAutocluster
-from condor_annex.planning.match import Matcher
 
 EXISTING, IN_FLIGHT, NEW = "existing", "in_flight", "new"
 
@@ -33,15 +33,18 @@ class Bin:
         return Bin(self.type, room, count, self.kind, self.worker_id, self.group, dict(self.jobs))
 
 
-def fill(ac: IdleAutocluster, remaining: int, bins: list[Bin], matcher: Matcher) -> int:
-    """Put up to `remaining` of the autocluster's jobs into `bins` in order (first fit),
-    splitting a bin group where the fill ends inside it. Returns the jobs left over."""
+def fill(
+    ac: IdleAutocluster, remaining: int, bins: list[Bin], runs_on: Callable[[WorkerType], bool]
+) -> int:
+    """Put up to `remaining` of the autocluster's jobs into `bins` in order (first fit) on
+    the types it `runs_on`, splitting a bin group where the fill ends inside it. Returns the
+    jobs left over."""
     index = 0
     while index < len(bins) and remaining > 0:
         current = bins[index]
         index += 1
         per = current.room.how_many(ac.request)
-        if per < 1 or matcher.why_not(ac, current.type) is not None:
+        if per < 1 or not runs_on(current.type):
             continue
         full, rest = divmod(remaining, per)
         if full >= current.count:  # the whole group fills
@@ -76,9 +79,8 @@ def new_bins(
     worker_type: WorkerType,
     count: int,
     group: int,
-    matcher: Matcher,
 ) -> tuple[list[Bin], int]:
     """`count` new workers of a type opened for this autocluster, packed with as many of
     its `remaining` jobs as fit; returns the bins and the jobs still left."""
     bins = [Bin(worker_type, worker_type.resources, count, NEW, group=group)]
-    return bins, fill(ac, remaining, bins, matcher)
+    return bins, fill(ac, remaining, bins, lambda _type: True)  # chosen to run it

@@ -10,7 +10,7 @@ Contract for the caller (the controller, or the replay simulator):
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from condor_annex.durations import format_duration
 from condor_annex.planning.catalogue import Resources, WorkerType
@@ -45,6 +45,25 @@ def _why_unmatchable(ac: IdleAutocluster, types: Sequence[WorkerType], matcher: 
     counts = Counter(matcher.why_not(ac, t) for t in types)
     parts = [f"{n} {why}" for why, n in sorted(counts.items(), key=str) if why]
     return f"no type can run it ({'; '.join(parts)} of {len(types)} types)"
+
+
+def _runs_on(
+    ac: IdleAutocluster,
+    fitting: list[WorkerType],
+    candidates: list[WorkerType],
+    matcher: Matcher,
+) -> Callable[[WorkerType], bool]:
+    """A fast test for the bins' types: catalogue entries by identity (bins of new workers
+    hold the very objects), anything else (a worker's own shape) through the matcher."""
+    yes, known = {id(t) for t in fitting}, {id(t) for t in candidates}
+
+    def runs_on(worker_type: WorkerType) -> bool:
+        key = id(worker_type)
+        if key in known:
+            return key in yes
+        return matcher.why_not(ac, worker_type) is None
+
+    return runs_on
 
 
 def _budget_spent(policy: Policy, spent_usd: float) -> bool:
@@ -89,22 +108,24 @@ def plan(
     limits: list[LimitHit] = []
     unmatchable: list[Unmatchable] = []
     groups: list[tuple[WorkerType, str]] = []  # launch group index -> (type, opened for)
+    fitting_by_ac: dict[str, frozenset[WorkerType]] = {}
     for ac in sorted((a for a in demand if a.jobs > 0), key=_largest_first):
-        fitting = [t for t in candidates if matcher.why_not(ac, t) is None]
-        if not fitting and all(matcher.why_not(ac, t) is not None for t in worker_types):
-            unmatchable.append(
-                Unmatchable(ac.id, ac.jobs, _why_unmatchable(ac, candidates, matcher))
-            )
+        fitting = matcher.fitting(ac, candidates)
+        fitting_by_ac[ac.id] = frozenset(fitting)
+        runs_on = _runs_on(ac, fitting, candidates, matcher)
+        if not fitting and not any(runs_on(t) for t in worker_types):
+            why = _why_unmatchable(ac, candidates, matcher)
+            unmatchable.append(Unmatchable(ac.id, ac.jobs, why))
             continue
         before = Counter({EXISTING: 0, IN_FLIGHT: 0, NEW: 0})
         for b in bins:
             before[b.kind] += b.jobs.get(ac.id, 0)
-        remaining = fill(ac, ac.jobs, bins, matcher)
+        remaining = fill(ac, ac.jobs, bins, runs_on)
         while remaining > 0:
             if lease_over:
                 limits.append(LimitHit("lease", ac.id, remaining, "the annex's lease has ended"))
                 break
-            opened = _open_workers(ac, remaining, fitting, policy, headroom, groups, matcher)
+            opened = _open_workers(ac, remaining, fitting, policy, headroom, groups)
             if isinstance(opened, LimitHit):
                 limits.append(opened)
                 break
@@ -125,7 +146,7 @@ def plan(
 
     needed = tuple(b.worker_id for b in bins if b.worker_id and b.jobs)
     return Plan(
-        launches=_launches(bins, groups, candidates, matcher, demand),
+        launches=_launches(bins, groups, candidates, fitting_by_ac),
         releases=_releases(running, set(needed), policy, now),
         failed=failed,
         unmatchable=tuple(unmatchable),
@@ -144,7 +165,6 @@ def _open_workers(
     policy: Policy,
     headroom: Headroom,
     groups: list[tuple[WorkerType, str]],
-    matcher: Matcher,
 ) -> tuple[list[Bin], int] | LimitHit:
     """Open new workers of the best type the caps still allow for `remaining` jobs."""
     stopped: list[str] = []
@@ -155,7 +175,7 @@ def _open_workers(
             continue
         headroom.take(worker_type, allowed)
         groups.append((worker_type, ac.id))
-        return new_bins(ac, remaining, worker_type, allowed, len(groups) - 1, matcher)
+        return new_bins(ac, remaining, worker_type, allowed, len(groups) - 1)
     first = stopped[0].split(": ")[1] if stopped else "none"
     return LimitHit(first, ac.id, remaining, _limit_detail(first, policy, stopped))
 
@@ -177,10 +197,8 @@ def _launches(
     bins: list[Bin],
     groups: list[tuple[WorkerType, str]],
     candidates: list[WorkerType],
-    matcher: Matcher,
-    demand: Sequence[IdleAutocluster],
+    fitting_by_ac: dict[str, frozenset[WorkerType]],
 ) -> tuple[Launch, ...]:
-    by_id = {ac.id: ac for ac in demand}
     counts: dict[int, int] = Counter()
     jobs: dict[int, Counter[str]] = {}
     least_room: dict[int, Resources] = {}
@@ -206,9 +224,8 @@ def _launches(
             worker_type.disk_mb - least_room[index].disk_mb,
             worker_type.gpus - least_room[index].gpus,
         )
-        compatible = [
-            t for t in candidates if all(matcher.why_not(by_id[ac], t) is None for ac in packed)
-        ]
+        shared = frozenset.intersection(*(fitting_by_ac[ac] for ac in packed))
+        compatible = [t for t in candidates if t in shared]
         key = alternatives(worker_type, used, compatible)
         count, acs = merged.get(key, (0, Counter()))
         merged[key] = (count + counts[index], acs + packed)

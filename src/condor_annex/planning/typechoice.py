@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from condor_annex.planning.catalogue import Resources, WorkerType
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Choice:
     """A candidate, ordered best first: lowest score, then least waste, cheapest, smallest."""
 
@@ -54,7 +54,10 @@ def rank(
         score = workers * t.price_per_hour / jobs * (1.0 + waste_weight * waste)
         choice = Choice(score, waste, t.price_per_hour, t.cpus, t.name, workers, per)
         ranked.append((choice, t))
-    ranked.sort(key=lambda pair: pair[0])
+    # Plain tuples compare far faster than the dataclass's generated ordering.
+    ranked.sort(
+        key=lambda pair: (pair[0].score, pair[0].waste, pair[0].price, pair[0].cpus, pair[0].name)
+    )
     return ranked
 
 
