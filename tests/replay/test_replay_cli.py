@@ -31,6 +31,7 @@ def test_json_shape_and_sane_figures(tmp_path: Path) -> None:
     trace = busy_trace(tmp_path / "busy.swf")
     assert run(_cli(said), "annex", ["replay", str(trace), "--json"]) == 0
     data = json.loads("\n".join(said))
+    assert set(data) == {"trace", "jobs", "policies"}
     assert data["trace"] == "busy.swf"
     assert data["jobs"] == 121
     assert set(data["policies"]) == {"annex", "static", "gcp-toolkit", "one-per-job"}

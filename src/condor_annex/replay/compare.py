@@ -51,19 +51,19 @@ class Report:
                 entry["size"] = self.static_size
             policies[name] = entry
         s = self.settings
-        return {
-            "trace": self.trace.name,
-            "jobs": len(self.trace.jobs),
-            "policies": policies,
-            "skipped_lines": dict(self.trace.skipped),
-            "memory_default_mb_per_cpu": self.trace.memory_default_mb,
-            "jobs_with_default_memory": self.trace.memory_defaulted,
-            "catalogue": self.catalogue.source,
+        # The top level is exactly trace, jobs, policies; what the figures rest on goes
+        # inside the annex entry.
+        policies["annex"]["model"] = {
             "boot_s": s.boot_s,
             "interval_s": s.interval_s,
             "idle_s": s.policy.timing.idle_s,
             "min_life_s": s.policy.timing.min_life_s,
+            "catalogue": self.catalogue.source,
+            "skipped_lines": dict(self.trace.skipped),
+            "memory_default_mb_per_cpu": self.trace.memory_default_mb,
+            "jobs_with_default_memory": self.trace.memory_defaulted,
         }
+        return {"trace": self.trace.name, "jobs": len(self.trace.jobs), "policies": policies}
 
 
 def _largest_shape(trace: Trace) -> Resources:
