@@ -49,8 +49,7 @@ import htcondor2
 from condor_annex import Annexes, poolquery
 from condor_annex.model import AnnexRecord, WorkerRecord
 from condor_annex.processes import is_alive
-from condor_annex.providers.local.provider import LEASE_GRACE_SECONDS
-from condor_annex.providers.local.worker import LocalWorker
+from condor_annex.providers.local.provider import LEASE_GRACE_SECONDS, local_worker
 from condor_annex.waiting import wait_for
 from condor_annex.workerconfig import lease_config
 
@@ -96,7 +95,8 @@ class GoneWatch:
         now = time.time()
         for wid, end in self.ends.items():
             record = self.records[wid]
-            if end.process_gone is None and not is_alive(record.pid, record.pid_started):
+            pid, started = record.data.get("pid"), record.data.get("pid_started")
+            if end.process_gone is None and not is_alive(pid, started):
                 end.process_gone = now
             if end.slot_gone is None and wid not in in_pool:
                 end.slot_gone = now
@@ -114,7 +114,7 @@ def defeat_self_shutdown(annexes: Annexes, record: AnnexRecord, collector: str) 
     """Point each worker's own lease far away; the record (and so the reaper) keeps it."""
     far = time.time() + FAR_FUTURE
     for worker_record in record.workers:
-        worker = LocalWorker(annexes.store.workers_dir, worker_record)
+        worker = local_worker(annexes.store, worker_record)
         (worker.dir / "lease.config").write_text(lease_config(far))
         worker.reconfigure()
     count = len(record.workers)

@@ -41,11 +41,10 @@ from typing import Any
 
 from condor_annex import Annexes, poolquery, processes
 from condor_annex.api import TOKEN_SLACK_SECONDS
-from condor_annex.model import WorkerRecord
 from condor_annex.pool import ANNEX_DOMAIN, UID_DOMAIN
 from condor_annex.providers.local import worker as worker_module
 from condor_annex.providers.local.addresses import free_addresses
-from condor_annex.providers.local.worker import LocalWorker, tag
+from condor_annex.providers.local.worker import LocalWorker, tag, used_addresses
 from condor_annex.runtime import get_runtime
 from condor_annex.waiting import wait_for
 from condor_annex.workerconfig import WorkerBundle, worker_config
@@ -118,9 +117,11 @@ def one_worker_by_hand(annexes: Annexes, name: str, rnd: int, started: list[Loca
     )
     runtime = get_runtime()
     runtime.share(store.home)
-    used = {w.address for a in store.annexes() for w in a.live_workers}
-    record = WorkerRecord(id=f"byhand-{secrets.token_hex(4)}", address=next(free_addresses(used)))
-    worker = LocalWorker(store.workers_dir, record)
+    used = used_addresses(store.workers_dir)
+    worker = LocalWorker(
+        store.workers_dir, f"byhand-{secrets.token_hex(4)}", next(free_addresses(used))
+    )
+    worker.reserve()
     worker.write_files(runtime, bundle)
     worker.start(runtime)
     started.append(worker)
@@ -150,8 +151,7 @@ def show_logs(dirs: list[Path]) -> None:
 
 def stop_by_hand(worker: LocalWorker) -> None:
     """Graceful stop (SIGTERM: the daemons withdraw their ads), then remove the directory."""
-    rec = worker.record
-    processes.stop_tree(rec.pid, rec.pid_started, tag(rec.id), grace=20)
+    processes.stop_tree(worker.pid, worker.pid_started, tag(worker.id), grace=20)
     shutil.rmtree(worker.dir, ignore_errors=True)
 
 

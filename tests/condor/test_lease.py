@@ -20,8 +20,7 @@ from tests.condor.jobs import queue, submit, wait_gone, wait_running, wait_slots
 from condor_annex import Annexes, poolquery
 from condor_annex.lifecycle import GoneReason
 from condor_annex.processes import is_alive
-from condor_annex.providers.local.provider import LEASE_GRACE_SECONDS
-from condor_annex.providers.local.worker import LocalWorker
+from condor_annex.providers.local.provider import LEASE_GRACE_SECONDS, local_worker
 from condor_annex.waiting import wait_for
 from condor_annex.workerconfig import lease_config
 
@@ -78,9 +77,8 @@ def test_reaper_ends_workers_after_the_creator_is_killed(annexes: Annexes) -> No
     wait_slots(annexes, "orphan", 2)
 
     # Defeat the workers' own lease expression, so only the independent reaper can act.
-    workers = annexes.store.load_annex("orphan").workers
-    for record in workers:
-        worker = LocalWorker(annexes.store.workers_dir, record)
+    workers = [local_worker(annexes.store, r) for r in annexes.store.load_annex("orphan").workers]
+    for worker in workers:
         (worker.dir / "lease.config").write_text(lease_config(time.time() + 3600))
         worker.reconfigure()
     wait_for(
