@@ -18,6 +18,7 @@ from condor_annex.cli.account import register as register_account_commands
 from condor_annex.cli.params import DURATION, MEMORY, NAME_LIST
 from condor_annex.cli.prompt import confirm_or_refuse
 from condor_annex.cli.provideroptions import given, provider_options
+from condor_annex.cli.replay import register as register_replay_command
 from condor_annex.cli.runner import exit_with
 from condor_annex.cli.seed import register as register_seed_commands
 from condor_annex.interfaces import Scope
@@ -221,6 +222,7 @@ def demo(jobs: int, workers: int, provider: str | None) -> None:
 
 register_account_commands(cli, say)
 register_seed_commands(cli, say)
+register_replay_command(cli, say)
 registry.add_commands(cli, say)
 
 
