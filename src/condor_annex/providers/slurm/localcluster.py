@@ -22,7 +22,7 @@ import signal
 import socket
 import string
 import subprocess
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -422,3 +422,20 @@ class LocalSlurm:
             with contextlib.suppress(TimeoutError):
                 wait_for(lambda: not self.active_jobs(), CANCEL_TIMEOUT, "cancelled jobs", 0.2)
         return len(jobs)
+
+
+@contextlib.contextmanager
+def running(say: Say) -> Iterator[None]:
+    """The local cluster for the length of the block: installed and brought up if it is not
+    up already, and then taken down again (only if it was brought up here)."""
+    cluster = LocalSlurm()
+    cluster.install(say)
+    started = cluster.up()
+    if started:
+        say("Started a local Slurm for this run (munged, slurmctld, slurmd).")
+    try:
+        yield
+    finally:
+        if started:
+            cluster.down()
+            say("Stopped the local Slurm again.")
