@@ -197,7 +197,7 @@ def run(repeat: int, count: int) -> int:
             print(f"  round {rnd}: one worker     {timing.total:6.2f} s", flush=True)
             worker = by_hand.pop()
             stop_by_hand(worker)
-            wait_no_workers([worker.record.id])
+            wait_no_workers([worker.id])
 
             annex_name = f"bench-annex-{run_id}-{rnd}"
             timing = annex_of(annexes, annex_name, count, rnd)
