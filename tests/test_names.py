@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from condor_annex.errors import UsageError
-from condor_annex.names import MAX_LENGTH, validate_name
+from condor_annex.names import MAX_LENGTH, validate_name, validate_pool_address
 
 ALNUM = string.ascii_letters + string.digits
 LABEL = re.compile(r"[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?")
@@ -122,3 +122,28 @@ def test_rejects_dash_at_either_end(name: str, leading: bool) -> None:
 
 def test_rejects_trailing_newline() -> None:
     _usage_error("demo\n")
+
+
+@pytest.mark.parametrize(
+    "address", ["seed.example.org:9618", "seed", "10.0.0.7", "10.0.0.7:9618", "[fd00::7]:9618"]
+)
+def test_pool_addresses_that_are_host_and_port(address: str) -> None:
+    assert validate_pool_address(address) == address
+
+
+@pytest.mark.parametrize(
+    ("address", "needle"),
+    [
+        ("seed.example.org:9618\nSTART = True", "not HOST[:PORT]"),  # a config line on workers
+        ("seed example.org", "not HOST[:PORT]"),
+        ("seed;rm -rf /", "not HOST[:PORT]"),
+        ("$(FULL_HOSTNAME)", "not HOST[:PORT]"),
+        ("", "not HOST[:PORT]"),
+        ("seed:0", "bad port"),
+        ("seed:70000", "bad port"),
+        ("seed:", "not HOST[:PORT]"),
+    ],
+)
+def test_pool_addresses_that_are_not(address: str, needle: str) -> None:
+    with pytest.raises(UsageError, match=re.escape(needle)):
+        validate_pool_address(address)
