@@ -32,11 +32,11 @@ from condor_annex import Annexes
 from condor_annex.api import TOKEN_SLACK_SECONDS
 from condor_annex.pool import ANNEX_DOMAIN, UID_DOMAIN
 from condor_annex.providers.slurm.localcluster import running
-from condor_annex.providers.slurm.provider import PILOT_UPDATE_INTERVAL, PLACEHOLDERS
+from condor_annex.providers.slurm.provider import pilot_config
 from condor_annex.secretfiles import write_secret
 from condor_annex.templates import read
 from condor_annex.waiting import wait_for
-from condor_annex.workerconfig import WorkerBundle, lease_config, worker_config
+from condor_annex.workerconfig import WorkerBundle, lease_config
 from time_to_capacity import BASE, SlotWatch, Timing, report
 
 LEASE_SECONDS = 900
@@ -66,15 +66,7 @@ def one_pilot_by_hand(annexes: Annexes, name: str, rnd: int, folder: Path) -> tu
     (folder / "pilots").mkdir(parents=True)
     for path in (folder, folder / "pilots"):
         os.chmod(path, 0o755)  # noqa: S103 - the pilot's daemons traverse it as condor
-    config = worker_config(
-        bundle,
-        PLACEHOLDERS["instance_id"],
-        Path(PLACEHOLDERS["dir"]),
-        PLACEHOLDERS["network"],
-        PILOT_UPDATE_INTERVAL,
-        family_session=False,
-    )
-    (folder / "worker.config").write_text(config)
+    (folder / "worker.config").write_text(pilot_config(bundle))
     write_secret(folder / "token", bundle.token)
     (folder / "lease.config").write_text(lease_config(bundle.lease_end))
     script = folder / "pilot.sh"

@@ -33,6 +33,12 @@ def slurm_states(cluster: LocalSlurm, array: str) -> dict[str, str]:
     return dict(line.split("|") for line in out.split())
 
 
+def all_jobs(cluster: LocalSlurm) -> list[str]:
+    """Every job Slurm knows, in any state."""
+    argv = cluster.command(["squeue", "-h", "-t", "all", "-o", "%i"])
+    return subprocess.run(argv, capture_output=True, text=True, check=True).stdout.split()
+
+
 def array_of(annexes: Annexes, name: str) -> str:  # noqa: F811
     return str(annexes.store.load_annex(name).provider_data["array"])
 
@@ -169,12 +175,7 @@ def test_bad_input_is_exit_2_and_submits_nothing(
     annexes: Annexes,  # noqa: F811
     cli,  # noqa: F811
 ) -> None:
-    before = subprocess.run(
-        slurm.command(["squeue", "-h", "-t", "all", "-o", "%i"]),
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
+    before = all_jobs(slurm)
     cases = [
         (["--partition", "gpu-huge"], "has no partition 'gpu-huge'; choose one of: debug, short"),
         (["--partition", "short", "--duration", "1h"], "partition short allows at most 10 min"),
@@ -185,12 +186,7 @@ def test_bad_input_is_exit_2_and_submits_nothing(
         proc = cli("create", "bad", "--provider", "slurm", "--count", "2", "--yes", *extra)
         lines = proc.stderr.strip().splitlines()
         assert proc.returncode == 2 and len(lines) == 1 and needle in lines[0], (extra, proc.stderr)
-    after = subprocess.run(
-        slurm.command(["squeue", "-h", "-t", "all", "-o", "%i"]),
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
+    after = all_jobs(slurm)
     assert after == before
     assert not annexes.store.has_annex("bad")
 

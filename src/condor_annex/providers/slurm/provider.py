@@ -41,6 +41,19 @@ TIMING = Timing(
 PLACEHOLDERS = {"instance_id": "@PILOT_ID@", "dir": "@PILOT_DIR@", "network": "@PILOT_NETWORK@"}
 
 
+def pilot_config(bundle: WorkerBundle) -> str:
+    """The worker configuration every pilot of the annex fills in (its id, its directory,
+    its network) when it starts: the same rendering as every provider's workers."""
+    return worker_config(
+        bundle,
+        PLACEHOLDERS["instance_id"],
+        Path(PLACEHOLDERS["dir"]),
+        PLACEHOLDERS["network"],
+        PILOT_UPDATE_INTERVAL,
+        family_session=False,
+    )
+
+
 def time_limit_minutes(lease_end: float, now: float) -> int:
     return max(1, math.ceil((lease_end - now + GRACE_SECONDS) / 60))
 
@@ -95,15 +108,7 @@ class SlurmProvider:
         self, annex: AnnexRecord, bundle: WorkerBundle, count: int
     ) -> list[Observation]:
         folder = self.annex_dir(annex.name)
-        config = worker_config(
-            bundle,
-            PLACEHOLDERS["instance_id"],
-            Path(PLACEHOLDERS["dir"]),
-            PLACEHOLDERS["network"],
-            PILOT_UPDATE_INTERVAL,
-            family_session=False,
-        )
-        self.tools.write(folder / "worker.config", config)
+        self.tools.write(folder / "worker.config", pilot_config(bundle))
         self.tools.write(folder / "token", bundle.token)
         self.tools.write(folder / "lease.config", lease_config(bundle.lease_end))
         self.tools.write(folder / "pilot.sh", read("pilot.sh", __package__ or ""), mode=0o700)
