@@ -153,3 +153,52 @@ def systemd_dir() -> Path | None:
     if Path("/run/systemd/system").is_dir() and shutil.which("systemctl"):
         return Path("/etc/systemd/system")
     return None
+
+
+# -- one annex on the seed: its signing key and its owners -----------------------------
+OWNERS_FILE = "60-condor-annex-owners-{annex}.config"
+
+
+def annex_key_name(annex: str) -> str:
+    """The signing key of one annex's tokens, in the seed's password directory. Deleting
+    it revokes every token it signed (annex names are letters, digits and '-')."""
+    return f"annex-{annex}"
+
+
+def ensure_annex_key(password_dir: Path, annex: str) -> bool:
+    """Make the annex's key unless it exists; True when it was made now."""
+    path = password_dir / annex_key_name(annex)
+    if path.is_file():
+        return False
+    write_secret(path, secrets.token_urlsafe(48))
+    return True
+
+
+def rotate_annex_key(password_dir: Path, annex: str) -> None:
+    """A new key for the annex: tokens signed with the old one no longer authenticate."""
+    write_secret(password_dir / annex_key_name(annex), secrets.token_urlsafe(48))
+
+
+def delete_annex_key(password_dir: Path, annex: str) -> None:
+    (password_dir / annex_key_name(annex)).unlink(missing_ok=True)
+
+
+def owners_clause(annex: str, owners: tuple[str, ...]) -> str:
+    """START_VANILLA_UNIVERSE's clause for one annex (names are validated words)."""
+    return (
+        f'(SLOT.AnnexName =!= "{annex}" || stringListMember(JOB.Owner, "{",".join(owners)}"))'
+    )
+
+
+def write_owners(config_dir: Path, annex: str, owners: tuple[str, ...]) -> None:
+    """Restrict the annex's slots to `owners`' jobs on the seed's schedd (no owners: lift
+    the restriction). The schedd applies it at its next reconfig."""
+    path = config_dir / OWNERS_FILE.format(annex=annex)
+    if not owners:
+        path.unlink(missing_ok=True)
+        return
+    path.write_text(
+        f"# condor-annex: annex {annex} runs only these owners' jobs. Generated file.\n"
+        f"CONDOR_ANNEX_OWNERS_OK = $(CONDOR_ANNEX_OWNERS_OK) && {owners_clause(annex, owners)}\n"
+    )
+    path.chmod(0o644)
