@@ -30,6 +30,19 @@ WORKER_AUTHZ = ("ADVERTISE_STARTD", "ADVERTISE_MASTER", "READ")
 USER_TOKEN_LIFETIME = 7 * 86400
 
 
+def config_value(runtime: Runtime, config: Path, name: str) -> str:
+    """One value of a pool's config, read by the runtime's condor_config_val ("" if unset)."""
+    proc = subprocess.run(
+        runtime.command(
+            ["condor_config_val", name], env={"CONDOR_CONFIG": str(config)}, cwd=Path("/")
+        ),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return proc.stdout.strip() if proc.returncode == 0 else ""
+
+
 class PoolAddress(Protocol):
     @property
     def collector(self) -> str: ...
@@ -111,16 +124,8 @@ class PoolAccess:
             raise AnnexError(f"condor_reconfig {daemon} failed: {proc.stderr.strip()}")
 
     def _config_value(self, name: str) -> str:
-        proc = subprocess.run(
-            self.runtime.command(
-                ["condor_config_val", name], env={"CONDOR_CONFIG": str(self.config)}, cwd=Path("/")
-            ),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        value = proc.stdout.strip().split(",")[0].strip()
-        if proc.returncode != 0 or not value:
+        value = config_value(self.runtime, self.config, name).split(",")[0].strip()
+        if not value:
             raise AnnexError(f"the pool's config ({self.config}) has no {name}")
         return value
 
