@@ -185,9 +185,7 @@ def delete_annex_key(password_dir: Path, annex: str) -> None:
 
 def owners_clause(annex: str, owners: tuple[str, ...]) -> str:
     """START_VANILLA_UNIVERSE's clause for one annex (names are validated words)."""
-    return (
-        f'(SLOT.AnnexName =!= "{annex}" || stringListMember(JOB.Owner, "{",".join(owners)}"))'
-    )
+    return f'(SLOT.AnnexName =!= "{annex}" || stringListMember(JOB.Owner, "{",".join(owners)}"))'
 
 
 def write_owners(config_dir: Path, annex: str, owners: tuple[str, ...]) -> None:

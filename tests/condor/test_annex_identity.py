@@ -111,9 +111,7 @@ def test_an_annex_token_advertises_only_its_own_annex(annexes: Annexes, workdir:
     assert not seen & {str(ad["Name"]) for ad in forged}
 
 
-def test_revoked_and_replaced_tokens_do_not_authenticate(
-    annexes: Annexes, workdir: Path
-) -> None:
+def test_revoked_and_replaced_tokens_do_not_authenticate(annexes: Annexes, workdir: Path) -> None:
     annexes.pool.require_up()
     ended = annexes.pool.worker_token("gone", 600)
     annexes.pool.revoke_annex_tokens("gone")  # what `off` does
