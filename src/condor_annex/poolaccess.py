@@ -10,13 +10,17 @@ query the collector by address, authenticated by a token this class issues.
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 from collections.abc import Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import Protocol
 
 import htcondor2
 
+from condor_annex import seed
+from condor_annex.errors import AnnexError
 from condor_annex.runtime import Runtime
 from condor_annex.secretfiles import write_secret
 from condor_annex.seed import SIGNING_KEY
@@ -26,6 +30,19 @@ from condor_annex.tokens import create_token
 WORKER_AUTHZ = ("ADVERTISE_STARTD", "ADVERTISE_MASTER", "READ")
 USER_TOKEN_LIFETIME = 7 * 86400
 ADMIN = "root"  # whose token the tool itself uses: the pool's administrator
+
+
+def config_value(runtime: Runtime, config: Path, name: str) -> str:
+    """One value of a pool's config, read by the runtime's condor_config_val ("" if unset)."""
+    proc = subprocess.run(
+        runtime.command(
+            ["condor_config_val", name], env={"CONDOR_CONFIG": str(config)}, cwd=Path("/")
+        ),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return proc.stdout.strip() if proc.returncode == 0 else ""
 
 
 class PoolAddress(Protocol):
@@ -58,7 +75,71 @@ class PoolAccess:
         return create_token(self.runtime, self.config, identity, SIGNING_KEY, authz, lifetime)
 
     def worker_token(self, annex_name: str, lifetime: int) -> str:
-        return self.issue_token(f"{annex_name}@{self.annex_domain}", WORKER_AUTHZ, lifetime)
+        """The annex's worker token, signed with the annex's own key (made when missing),
+        so `revoke_annex_tokens` can end it without touching any other annex's."""
+        if seed.ensure_annex_key(self.password_dir, annex_name):
+            # Daemons list their password directory's keys at most every 10 s, and a
+            # client offers only a token whose key is listed: have them list it now.
+            self._reconfig("-collector")
+        return self._annex_token(annex_name, lifetime)
+
+    def renewed_worker_token(self, annex_name: str, lifetime: int) -> str:
+        """For `renew`: a new key for the annex, and a token signed with it. Every token
+        issued before for this annex stops authenticating."""
+        seed.rotate_annex_key(self.password_dir, annex_name)
+        return self._annex_token(annex_name, lifetime)
+
+    def revoke_annex_tokens(self, annex_name: str) -> None:
+        """For `off`: the annex's key goes, so none of its tokens authenticates again."""
+        seed.delete_annex_key(self.password_dir, annex_name)
+
+    def _annex_token(self, annex_name: str, lifetime: int) -> str:
+        identity = f"{annex_name}@{self.annex_domain}"
+        key = seed.annex_key_name(annex_name)
+        return create_token(self.runtime, self.config, identity, key, WORKER_AUTHZ, lifetime)
+
+    # -- the seed's own view of an annex ---------------------------------------------------
+    def restrict_annex_owners(self, annex_name: str, owners: Sequence[str]) -> None:
+        """Make the pool's schedd run only `owners`' jobs on the annex's slots, whatever
+        the workers advertise (no owners: anyone's). Call before its workers start."""
+        seed.write_owners(self.seed_config_dir, annex_name, tuple(owners))
+        self._reconfig("-schedd")
+
+    def forget_annex(self, annex_name: str) -> None:
+        """For `off`: revoke the annex's tokens and drop its owner restriction."""
+        self.revoke_annex_tokens(annex_name)
+        seed.write_owners(self.seed_config_dir, annex_name, ())
+        self._reconfig("-schedd")
+
+    def _reconfig(self, daemon: str) -> None:
+        """condor_reconfig one of the pool's daemons (a pool that is down reads its
+        config when it starts)."""
+        if not self.is_up():
+            return
+        proc = subprocess.run(
+            self.tool(["condor_reconfig", daemon], cwd=Path("/")),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise AnnexError(f"condor_reconfig {daemon} failed: {proc.stderr.strip()}")
+
+    def _config_value(self, name: str) -> str:
+        value = config_value(self.runtime, self.config, name).split(",")[0].strip()
+        if not value:
+            raise AnnexError(f"the pool's config ({self.config}) has no {name}")
+        return value
+
+    @cached_property
+    def password_dir(self) -> Path:
+        """Where the pool's signing keys are (SEC_PASSWORD_DIRECTORY)."""
+        return Path(self._config_value("SEC_PASSWORD_DIRECTORY"))
+
+    @cached_property
+    def seed_config_dir(self) -> Path:
+        """Where the seed role's config is (the first LOCAL_CONFIG_DIR)."""
+        return Path(self._config_value("LOCAL_CONFIG_DIR"))
 
     def user_token_dir(self, user: str) -> Path:
         """A token directory that lets `user` submit and manage jobs: the user's own (0700,

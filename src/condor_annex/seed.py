@@ -5,9 +5,11 @@ and by the local pool for itself, so the local tests exercise exactly what a clo
 gets. It writes:
   - the seed role config (templates/seed-role.config) into the config directory;
   - the pool's token signing key, once (a re-run keeps it, so issued tokens stay valid);
-  - the start-up hook (templates/seed-forwarding.sh) that sets TCP_FORWARDING_HOST from
-    the instance metadata at every boot, and, where systemd runs HTCondor, a drop-in
-    that runs it before condor.service starts.
+  - the start-up hook (templates/seed-forwarding.sh) that, at every boot, blocks the
+    instance metadata service for every local user but root and condor (failing, so
+    HTCondor does not start, when it cannot) and sets TCP_FORWARDING_HOST from the
+    instance metadata, and, where systemd runs HTCondor, a drop-in that runs it before
+    condor.service starts.
 Every step is idempotent; the result says what changed.
 """
 
@@ -20,6 +22,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from condor_annex.errors import UsageError
 from condor_annex.secretfiles import write_secret
 from condor_annex.templates import render
 
@@ -28,6 +31,7 @@ FORWARDING_FILE = "51-condor-annex-forwarding.config"
 HOOK_NAME = "condor-annex-seed-forwarding"
 SIGNING_KEY = "POOL"
 SYSTEMD_DROP_IN = Path("condor.service.d") / "50-condor-annex-seed.conf"
+IMDS_BLOCK_MARKER = "# @IMDS_BLOCK@"
 
 
 @dataclass(frozen=True)
@@ -81,8 +85,20 @@ def _write_if_different(path: Path, text: str, mode: int, report: SeedReport) ->
     report.changed.append(str(path))
 
 
+def _template(name: str) -> str:
+    return resources.files("condor_annex").joinpath("templates", name).read_text()
+
+
+def with_imds_block(script: str) -> str:
+    """`script` with its one "# @IMDS_BLOCK@" line replaced by templates/imds-block.sh, the
+    metadata block the seed's hook and every worker's boot script share."""
+    if script.count(IMDS_BLOCK_MARKER) != 1:
+        raise ValueError(f"the script must say {IMDS_BLOCK_MARKER!r} exactly once")
+    return script.replace(IMDS_BLOCK_MARKER, _template("imds-block.sh").rstrip("\n"))
+
+
 def hook_source() -> str:
-    return resources.files("condor_annex").joinpath("templates", "seed-forwarding.sh").read_text()
+    return with_imds_block(_template("seed-forwarding.sh"))
 
 
 def configure_seed(layout: SeedLayout) -> SeedReport:
@@ -115,7 +131,8 @@ def configure_seed(layout: SeedLayout) -> SeedReport:
 
 
 def run_hook(layout: SeedLayout, env: dict[str, str] | None = None) -> str:
-    """Run the start-up hook once now (as at boot); returns what it said."""
+    """Run the start-up hook once now (as at boot); returns what it said. A UsageError
+    when it fails (the metadata block could not be put in place): fail closed."""
     proc = subprocess.run(
         ["bash", str(layout.hook), str(layout.forwarding_config)],
         capture_output=True,
@@ -124,7 +141,11 @@ def run_hook(layout: SeedLayout, env: dict[str, str] | None = None) -> str:
         timeout=30,
         env=env,
     )
-    return (proc.stdout + proc.stderr).strip()
+    said = (proc.stdout + proc.stderr).strip()
+    if proc.returncode != 0:
+        last = said.splitlines()[-1] if said else f"exit {proc.returncode}"
+        raise UsageError(f"the seed's start-up hook failed: {last}")
+    return said
 
 
 def systemd_dir() -> Path | None:
@@ -132,3 +153,50 @@ def systemd_dir() -> Path | None:
     if Path("/run/systemd/system").is_dir() and shutil.which("systemctl"):
         return Path("/etc/systemd/system")
     return None
+
+
+# -- one annex on the seed: its signing key and its owners -----------------------------
+OWNERS_FILE = "60-condor-annex-owners-{annex}.config"
+
+
+def annex_key_name(annex: str) -> str:
+    """The signing key of one annex's tokens, in the seed's password directory. Deleting
+    it revokes every token it signed (annex names are letters, digits and '-')."""
+    return f"annex-{annex}"
+
+
+def ensure_annex_key(password_dir: Path, annex: str) -> bool:
+    """Make the annex's key unless it exists; True when it was made now."""
+    path = password_dir / annex_key_name(annex)
+    if path.is_file():
+        return False
+    write_secret(path, secrets.token_urlsafe(48))
+    return True
+
+
+def rotate_annex_key(password_dir: Path, annex: str) -> None:
+    """A new key for the annex: tokens signed with the old one no longer authenticate."""
+    write_secret(password_dir / annex_key_name(annex), secrets.token_urlsafe(48))
+
+
+def delete_annex_key(password_dir: Path, annex: str) -> None:
+    (password_dir / annex_key_name(annex)).unlink(missing_ok=True)
+
+
+def owners_clause(annex: str, owners: tuple[str, ...]) -> str:
+    """START_VANILLA_UNIVERSE's clause for one annex (names are validated words)."""
+    return f'(SLOT.AnnexName =!= "{annex}" || stringListMember(JOB.Owner, "{",".join(owners)}"))'
+
+
+def write_owners(config_dir: Path, annex: str, owners: tuple[str, ...]) -> None:
+    """Restrict the annex's slots to `owners`' jobs on the seed's schedd (no owners: lift
+    the restriction). The schedd applies it at its next reconfig."""
+    path = config_dir / OWNERS_FILE.format(annex=annex)
+    if not owners:
+        path.unlink(missing_ok=True)
+        return
+    path.write_text(
+        f"# condor-annex: annex {annex} runs only these owners' jobs. Generated file.\n"
+        f"CONDOR_ANNEX_OWNERS_OK = $(CONDOR_ANNEX_OWNERS_OK) && {owners_clause(annex, owners)}\n"
+    )
+    path.chmod(0o644)

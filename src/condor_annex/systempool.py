@@ -15,7 +15,7 @@ from functools import cached_property
 from pathlib import Path
 
 from condor_annex.errors import UsageError
-from condor_annex.poolaccess import PoolAccess
+from condor_annex.poolaccess import PoolAccess, config_value
 from condor_annex.poolquery import daemon_names
 from condor_annex.runtime import Runtime
 from condor_annex.seed import SIGNING_KEY
@@ -41,16 +41,8 @@ class SystemPool(PoolAccess):
 
     def value(self, name: str) -> str:
         """One value of the pool's config, or a UsageError naming what to set."""
-        proc = subprocess.run(
-            self.runtime.command(
-                ["condor_config_val", name], env={"CONDOR_CONFIG": str(self.config)}, cwd=Path("/")
-            ),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        value = proc.stdout.strip()
-        if proc.returncode != 0 or not value:
+        value = config_value(self.runtime, self.config, name)
+        if not value:
             raise UsageError(
                 f"the system pool's config ({self.config}) has no {name}; set it, or point "
                 "ANNEX_DEFAULT_POOL_CONFIG at the seed's config"

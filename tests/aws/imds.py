@@ -6,6 +6,7 @@ port and yields its URL.
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -71,3 +72,31 @@ def imds_server() -> Iterator[str]:
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
+
+
+# The instance's own addresses, where the stand-in serves inside a network namespace a
+# test made (tests/aws/netns.py), so the code under test needs no redirect of its own.
+REAL_IMDS_V4 = "169.254.169.254"
+REAL_IMDS_V6 = "fd00:ec2::254"
+READY = "imds stand-in ready"
+
+
+class _V6Server(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+
+
+def serve_at_real_addresses() -> None:
+    """Serve the stand-in on port 80 of both metadata addresses until killed. Run only
+    inside a test's own network namespace (python -m tests.aws.imds)."""
+    servers = [
+        ThreadingHTTPServer((REAL_IMDS_V4, 80), FakeImds),
+        _V6Server((REAL_IMDS_V6, 80), FakeImds),
+    ]
+    for server in servers[1:]:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    print(READY, flush=True)
+    servers[0].serve_forever()
+
+
+if __name__ == "__main__":
+    serve_at_real_addresses()

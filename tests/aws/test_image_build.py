@@ -221,7 +221,9 @@ def test_build_makes_a_tagged_image_and_teardown_removes_it(
     assert builder["State"]["Name"] == "terminated"
     assert builder["MetadataOptions"]["HttpTokens"] == "required"
     assert "IamInstanceProfile" not in builder  # no role: the builder holds no credentials
-    assert [g["GroupId"] for g in builder["SecurityGroups"]] == [objects_allowed.security_group_id]
+    # Its own outbound-only group, not the workers' (which pools admit to their collector).
+    groups = [g["GroupId"] for g in builder["SecurityGroups"]]
+    assert groups == [objects_allowed.builder_security_group_id]
 
     assert left(session) == {
         "instance": set(),

@@ -38,6 +38,7 @@ from condor_annex.providers.aws.pools.poolstack import (
     WORLD_WARNING,
     PoolRequest,
     create_pool,
+    root_volume,
     update_pool,
 )
 from condor_annex.providers.aws.reaper import TAG_MANAGED, TAG_POOL
@@ -256,6 +257,7 @@ def test_update_shows_what_changes_and_asks_first(
     real = session.client("cloudformation").describe_stacks(StackName=pool.stack_name)
     stub = OneServiceStubbed(session, "cloudformation")
     new = {"ControlNodeAmiId": third, "WorkerNodeAmiId": third}
+    new |= root_volume(session.client("ec2"), third)  # the new seed's encrypted volume
     parameters = [
         {"ParameterKey": k, "ParameterValue": new[k]}
         if k in new

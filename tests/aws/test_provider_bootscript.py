@@ -1,6 +1,9 @@
 """The worker boot script, run as a real script against a local IMDSv2 stand-in and
-moto's S3, with stand-ins for HTCondor's programs on PATH (the full worker-joins-a-pool
-test with real HTCondor is test_worker_boot_real.py). Also: rendering, and the price table.
+moto's S3, with stand-ins for HTCondor's programs, useradd and the firewall tools on PATH
+(the full worker-joins-a-pool test with real HTCondor is test_worker_boot_real.py; the
+real metadata block is test_worker_imds_block.py). The script reads no setting from the
+environment: each test runs its own copy with the settings block rewritten
+(bootvariant.py). Also: rendering, and the price table.
 """
 
 from __future__ import annotations
@@ -23,14 +26,17 @@ from condor_annex.providers.aws.annexes.bundleupload import upload_bundle, uploa
 from condor_annex.providers.aws.annexes.prices import InstanceUsage, estimated_cost, price_table
 from condor_annex.workerconfig import lease_config
 
+from .bootvariant import boot_variant, recording_firewall
 from .imds import INSTANCE_ID, VPC_ID, FakeImds, imds_server  # noqa: F401 - the imds fixture
 from .test_provider import annex, bundle
 
 
 def fake_tools(bin_dir: Path, out: Path) -> None:
     """condor_master that reports start, HUP (reconfig) and TERM; condor_drain that logs;
-    condor_token_create that prints its arguments as the token."""
+    condor_token_create that prints its arguments as the token; a config of two slots;
+    useradd and the firewall tools, which log their arguments."""
     bin_dir.mkdir()
+    recording_firewall(bin_dir, out / "firewall")
     tools = {
         "condor_master": f"""#!/bin/bash
 echo "$CONDOR_CONFIG $*" > {out}/master.started
@@ -39,7 +45,10 @@ trap 'echo term > {out}/master.term; exit 0' TERM
 while [ ! -e {out}/master.stop ]; do sleep 0.1; done
 """,
         "condor_drain": f'#!/bin/sh\necho "$*" > {out}/drain\n',
-        "condor_config_val": "#!/bin/sh\necho name-of-$1\n",
+        "condor_config_val": (
+            '#!/bin/sh\ncase $1 in NUM_CPUS) echo 2 ;; *) echo "name-of-$1" ;; esac\n'
+        ),
+        "useradd": f'#!/bin/sh\necho "$*" >> {out}/useradd\n',
         "condor_token_create": '#!/bin/sh\necho "local-token $*"\n',
     }
     for name, text in tools.items():
@@ -47,18 +56,33 @@ while [ ! -e {out}/master.stop ]; do sleep 0.1; done
         (bin_dir / name).chmod(0o755)
 
 
-def boot_env(tmp_path: Path, imds: str, s3: str, with_tools: bool) -> dict[str, str]:
-    """The boot script's environment: the stand-ins, dummy keys, paths under tmp_path."""
+def boot_env(tmp_path: Path, with_tools: bool) -> dict[str, str]:
+    """The boot script's environment: the stand-ins and dummy keys."""
     tools = f"{tmp_path / 'bin'}:" if with_tools else ""
     return {
         "PATH": f"{tools}{Path(sys.executable).parent}:/usr/bin:/bin",
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
-        "ANNEX_IMDS_URL": imds,
-        "ANNEX_S3_ENDPOINT_URL": s3,
-        "ANNEX_CONFIG_DIR": str(tmp_path / "etc"),
-        "ANNEX_STATE_DIR": str(tmp_path / "run"),
     }
+
+
+def boot_copy(
+    tmp_path: Path, annex_name: str, bucket: str, imds: str, s3: str, **settings: str
+) -> Path:
+    """The rendered user data with the stand-ins' addresses and paths under tmp_path."""
+    script = tmp_path / "user-data.sh"
+    text = boot_script(annex_name, bucket, "us-east-1")
+    script.write_text(
+        boot_variant(
+            text,
+            IMDS=imds,
+            S3_ENDPOINT=s3,
+            CONFIG_DIR=str(tmp_path / "etc"),
+            STATE_DIR=str(tmp_path / "run"),
+            **settings,
+        )
+    )
+    return script
 
 
 def run_boot(script: Path, env: dict[str, str], **extra: str) -> subprocess.CompletedProcess[str]:
@@ -86,20 +110,19 @@ def test_boot_script_fetches_installs_renews_and_drains(
     record = annex("boot", 1)
     s3 = session.client("s3")
     upload_bundle(s3, objects_allowed.bucket, bundle(record, token="eyJ-first"))
-    script = tmp_path / "user-data.sh"
-    script.write_text(boot_script("boot", objects_allowed.bucket, "us-east-1"))
+    script = boot_copy(
+        tmp_path, "boot", objects_allowed.bucket, imds, aws_env,
+        LOCAL_DIR_OVERRIDE=str(tmp_path / "local"), POWEROFF="0", POLL_SECONDS="0.2",
+        REFRESH_SECONDS="1",
+    )  # fmt: skip
     out, state = tmp_path / "out", tmp_path / "run"
     out.mkdir()
     fake_tools(tmp_path / "bin", out)
     proc = run_boot(
         script,
-        boot_env(tmp_path, imds, aws_env, with_tools=True),
+        boot_env(tmp_path, with_tools=True),
         HOME=str(tmp_path),
         AWS_EC2_METADATA_DISABLED="true",
-        ANNEX_LOCAL_DIR=str(tmp_path / "local"),
-        ANNEX_POWEROFF="0",
-        ANNEX_POLL_SECONDS="0.2",
-        ANNEX_REFRESH_SECONDS="1",
     )
     assert proc.returncode == 0, proc.stderr
     assert "eyJ" not in proc.stdout + proc.stderr  # the token is never printed
@@ -132,9 +155,22 @@ def test_boot_script_fetches_installs_renews_and_drains(
         assert len(key.read_text()) == 96  # 48 random bytes in hex
         assert local.stat().st_mode & 0o777 == key.stat().st_mode & 0o777 == 0o600
         assert "SEC_USE_FAMILY_SESSION = True" in config  # one worker per instance
-        assert "SEC_USE_FAMILY_SESSION = False" not in config  # only ANNEX_SHARED_HOST=1
-        assert "not the instance's; adding no firewall rule" in proc.stderr
+        assert "SEC_USE_FAMILY_SESSION = False" not in config  # only SHARED_HOST=1
         assert FakeImds.unauthorised_gets == 0  # every GET carried an IMDSv2 token
+        # The metadata block came first, before the instance id was read or S3 asked.
+        said = proc.stderr
+        assert said.index("metadata service blocked") < said.index(f"instance {INSTANCE_ID}")
+        firewall = (out / "firewall").read_text()
+        assert "iptables -w -A CONDOR-ANNEX-IMDS -m owner --uid-owner 0 -j RETURN" in firewall
+        assert "iptables -w -C OUTPUT -d 169.254.169.254/32 -j CONDOR-ANNEX-IMDS" in firewall
+        assert "ip6tables -w -C OUTPUT -d fd00:ec2::254/128 -j CONDOR-ANNEX-IMDS" in firewall
+        # Each slot runs jobs as a user of its own, made at boot.
+        lines = config.splitlines()
+        assert {"SLOT1_USER = condor-slot1", "SLOT2_USER = condor-slot2"} <= set(lines)
+        assert {"SLOT1_1_USER = condor-slot1", "SLOT1_2_USER = condor-slot2"} <= set(lines)
+        assert "DEDICATED_EXECUTE_ACCOUNT_REGEXP = condor-slot[0-9]+" in lines
+        added = (out / "useradd").read_text().splitlines()
+        assert [line.split()[-1] for line in added] == ["condor-slot1", "condor-slot2"]
 
         # A renewal: new lease and token in S3 -> installed, master reconfigured (HUP).
         record.lease_end += 3600
@@ -179,12 +215,11 @@ def _stop(pid: int) -> None:
 def test_boot_script_fails_clearly_without_its_objects(
     session: Any, objects_allowed: SetupRecord, imds: str, aws_env: str, tmp_path: Path
 ) -> None:
-    script = tmp_path / "user-data.sh"
-    script.write_text(boot_script("missing", objects_allowed.bucket, "us-east-1"))
+    script = boot_copy(tmp_path, "missing", objects_allowed.bucket, imds, aws_env)
     out = tmp_path / "out"
     out.mkdir()
     fake_tools(tmp_path / "bin", out)
-    proc = run_boot(script, boot_env(tmp_path, imds, aws_env, with_tools=True))
+    proc = run_boot(script, boot_env(tmp_path, with_tools=True))
     assert proc.returncode == 1
     assert "cannot fetch s3://" in proc.stderr
     assert not (out / "master.started").exists()
@@ -194,10 +229,12 @@ def test_boot_script_checks_for_htcondor_before_fetching_anything(
     session: Any, objects_allowed: SetupRecord, imds: str, aws_env: str, tmp_path: Path
 ) -> None:
     upload_bundle(session.client("s3"), objects_allowed.bucket, bundle(annex("bare", 1)))
-    script = tmp_path / "user-data.sh"
-    script.write_text(boot_script("bare", objects_allowed.bucket, "us-east-1"))
-    env = boot_env(tmp_path, imds, aws_env, with_tools=False)  # no HTCondor on PATH
-    proc = run_boot(script, env, ANNEX_LOCAL_DIR=str(tmp_path / "local"))
+    script = boot_copy(
+        tmp_path, "bare", objects_allowed.bucket, imds, aws_env,
+        LOCAL_DIR_OVERRIDE=str(tmp_path / "local"),
+    )  # fmt: skip
+    env = boot_env(tmp_path, with_tools=False)  # no HTCondor on PATH
+    proc = run_boot(script, env)
     assert proc.returncode == 1
     assert "HTCondor is not installed on the image" in proc.stderr
     assert not (tmp_path / "local").exists()  # the token was never fetched
@@ -213,6 +250,17 @@ def test_rendering_quotes_values_and_fits_user_data() -> None:
     hostile = boot_script("x", "b; rm -rf /", "us-east-1")
     assert "ANNEX_BUCKET='b; rm -rf /'" in hostile
     subprocess.run(["bash", "-n"], input=text, text=True, check=True)
+
+
+def test_no_test_seam_ships_in_the_user_data() -> None:
+    """Nothing on an instance can redirect the metadata service or turn the block off:
+    the script reads no ANNEX_* variable and no redirect file, and talks to the real
+    metadata address (issue 9, Low)."""
+    text = boot_script("a-b", "bucket", "eu-west-1")
+    assert "imds-url" not in text
+    assert "${ANNEX_" not in text  # no setting from the environment
+    assert "IMDS=http://169.254.169.254\n" in text
+    assert text.count("block_metadata_service condor") == 1
 
 
 @pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not installed")

@@ -52,7 +52,7 @@ def test_worker_policy_reads_only_the_own_annex(session: Any, record: SetupRecor
             PolicyArn=record.worker_policy_arn, VersionId=policy["DefaultVersionId"]
         )["PolicyVersion"]["Document"]
     )
-    (statement,) = doc["Statement"]
+    (statement,) = [st for st in doc["Statement"] if st["Effect"] == "Allow"]
     assert statement["Action"] == "s3:GetObject"
     assert statement["Resource"] == (
         f"arn:aws:s3:::{record.bucket}/annexes/${{aws:PrincipalTag/{TAG_ANNEX}}}/*"
@@ -121,7 +121,8 @@ def test_setup_twice_makes_no_duplicates(
     assert again == record
     assert "Stack condor-annex-us-east-1 is already up to date." in said
     assert len(session.client("cloudformation").describe_stacks()["Stacks"]) == 1
-    assert len([b for b in session.client("s3").list_buckets()["Buckets"]]) == 1
+    buckets = {b["Name"] for b in session.client("s3").list_buckets()["Buckets"]}
+    assert buckets == {record.bucket, f"{record.bucket}-logs"}  # and its access log
     assert len(session.client("ec2").describe_launch_templates()["LaunchTemplates"]) == 1
     groups = session.client("ec2").describe_security_groups(
         Filters=[{"Name": "group-name", "Values": ["condor-annex-workers"]}]

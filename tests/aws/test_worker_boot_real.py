@@ -10,9 +10,12 @@ startd joins the pool as the annex's worker, under the metadata service's instan
 and behind the collector's CCB; an ordinary user's job runs on it; a spot notice drains
 it; and when its master exits the worker leaves the pool and the supervisor ends.
 
-Test hooks used (see the script's header): state under the test's directory, no
-poweroff, no firewall rule, and ANNEX_SHARED_HOST=1, because here the pool's collector
-is on the worker's own host, where a family session would be offered to it (and refused).
+The script reads no setting from its environment, so the test runs its own copy with
+the settings block rewritten (bootvariant.py): the stand-ins' addresses, state under the
+test's directory, no poweroff, and SHARED_HOST=1, because here the pool's collector is on
+the worker's own host, where a family session would be offered to it (and refused). The
+firewall tools are recording stand-ins: real rules here would change this machine's
+firewall (test_worker_imds_block.py runs the real block in a namespace of its own).
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from condor_annex.runtime.base import SYSTEM_PATH
 from condor_annex.runtime.install import WORKER_TOOLS, missing_packages
 from condor_annex.waiting import wait_for
 
+from .bootvariant import boot_variant, recording_firewall
 from .imds import INSTANCE_ID, FakeImds, imds_server  # noqa: F401 - the imds fixture
 
 # The real pool's fixtures: a scratch directory, a running pool in a private home, a
@@ -64,26 +68,34 @@ def _require_worker_tools(annexes: Annexes) -> None:
         assert shutil.which("curl"), "the boot script needs curl on this machine"
 
 
-def _boot_env(annexes: Annexes, imds: str, moto: str, workdir: Path) -> dict[str, str]:
+def _user_data(script: str, imds: str, moto: str, workdir: Path) -> str:
+    return boot_variant(
+        script,
+        IMDS=imds,
+        S3_ENDPOINT=moto,
+        CONFIG_DIR=str(workdir / "etc"),
+        LOCAL_DIR_OVERRIDE=str(workdir / "worker"),
+        STATE_DIR=str(workdir / "run"),
+        POWEROFF="0",
+        POLL_SECONDS="1",
+        # The pool's collector is on this host, a peer a family session would be offered to.
+        SHARED_HOST="1",
+    )
+
+
+def _boot_env(annexes: Annexes, workdir: Path) -> dict[str, str]:
+    firewall = workdir / "firewall-bin"
+    recording_firewall(firewall, workdir / "firewall.log")
     env = {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_EC2_METADATA_DISABLED": "true",
-        "ANNEX_IMDS_URL": imds,
-        "ANNEX_S3_ENDPOINT_URL": moto,
-        "ANNEX_CONFIG_DIR": str(workdir / "etc"),
-        "ANNEX_LOCAL_DIR": str(workdir / "worker"),
-        "ANNEX_STATE_DIR": str(workdir / "run"),
-        "ANNEX_POWEROFF": "0",
-        "ANNEX_BLOCK_IMDS": "0",
-        "ANNEX_POLL_SECONDS": "1",
-        # The pool's collector is on this host, a peer a family session would be offered to.
-        "ANNEX_SHARED_HOST": "1",
+        "PATH": f"{firewall}:{SYSTEM_PATH}",
         processes.TAG_VARIABLE: TAG,
     }
     runtime: Any = annexes.runtime
     if runtime.kind == "native":  # the venv's python3 has boto3; HTCondor's tools after it
-        env["PATH"] = f"{Path(sys.executable).parent}:{runtime.sbin}:{SYSTEM_PATH}"
+        env["PATH"] = f"{firewall}:{Path(sys.executable).parent}:{runtime.sbin}:{SYSTEM_PATH}"
     return env
 
 
@@ -140,11 +152,13 @@ def test_boot_script_worker_joins_the_pool_and_runs_a_job(
     # What `annex create` uploads for an AWS annex: the bundle with a real pool token.
     upload_bundle(session.client("s3"), objects_allowed.bucket, annexes._bundle(record, info))
     script = workdir / "user-data"
-    script.write_text(boot_script(NAME, objects_allowed.bucket, REGION))
+    script.write_text(
+        _user_data(boot_script(NAME, objects_allowed.bucket, REGION), imds, aws_env, workdir)
+    )
     state = worker_stopper
 
     argv = annexes.runtime.command(
-        ["bash", str(script)], env=_boot_env(annexes, imds, aws_env, workdir), cwd=workdir
+        ["bash", str(script)], env=_boot_env(annexes, workdir), cwd=workdir
     )
     boot = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
     assert boot.returncode == 0, boot.stderr
@@ -161,7 +175,7 @@ def test_boot_script_worker_joins_the_pool_and_runs_a_job(
     (ad,) = _startd_ads(collector)
     assert ad["AnnexName"] == NAME
     assert ad["AnnexInstanceID"] == INSTANCE_ID
-    assert str(ad["Name"]).split("@")[1] == INSTANCE_ID
+    assert str(ad["Name"]).split("@")[1:] == [INSTANCE_ID, NAME]  # slot1@INSTANCE@ANNEX
     assert f"CCBID={collector.split(':')[0]}" in str(ad["MyAddress"])
 
     # An ordinary user's job runs there and succeeds.
@@ -171,8 +185,10 @@ def test_boot_script_worker_joins_the_pool_and_runs_a_job(
     assert done["JobStatus"] == 4 and done["ExitCode"] == 0
     assert done["Owner"] == USER
     assert str(done["LastRemoteHost"]).split("@")[1] == INSTANCE_ID
-    # Not as its owner: owners have no accounts on an image (STARTER_ALLOW_RUNAS_OWNER).
-    assert "as nobody" in (jobdir / "job.0.out").read_text()
+    # Not as its owner (owners have no accounts on an image, STARTER_ALLOW_RUNAS_OWNER),
+    # and not as a `nobody` every slot shares: as the slot's own user, made at boot.
+    assert "as condor-slot1" in (jobdir / "job.0.out").read_text()
+    assert "metadata service blocked" in boot.stderr
 
     # A spot interruption notice: the supervisor drains the startd (condor_drain as the
     # worker-local condor@), taking no new jobs.

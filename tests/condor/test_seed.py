@@ -1,6 +1,11 @@
 """`annex seed configure`: idempotent, keeps the signing key, and a pool it configured
 accepts annexes that run jobs (real daemons). Its start-up hook sets
-TCP_FORWARDING_HOST from IMDSv2, and without a metadata service leaves it unset."""
+TCP_FORWARDING_HOST from IMDSv2, and without a metadata service leaves it unset.
+
+The hook runs as at boot, so it also puts the metadata block in place (real firewall
+rules): every run of `annex seed configure` here is inside a network namespace of the
+test's own (tests/aws/netns.py), with the IMDSv2 stand-in at the real address or with
+no metadata service at all."""
 
 from __future__ import annotations
 
@@ -12,8 +17,13 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
-from tests.aws.imds import PUBLIC_IPV4, VPC_ID, imds_server  # noqa: F401 - the `imds` fixture
-from tests.commands import run_command
+from tests.aws.imds import PUBLIC_IPV4, VPC_ID
+from tests.aws.netns import (  # noqa: F401 - the netns and bare_netns fixtures
+    Namespace,
+    bare_namespace,
+    metadata_namespace,
+)
+from tests.commands import BIN, run_command
 from tests.condor.jobs import submit, wait_done, wait_slots
 
 from condor_annex import Annexes
@@ -21,14 +31,19 @@ from condor_annex.errors import UsageError
 from condor_annex.seed import FORWARDING_FILE, ROLE_FILE, SIGNING_KEY, SYSTEMD_DROP_IN
 from condor_annex.settings import load_settings
 
-NO_IMDS = "http://127.0.0.1:9"  # the discard port: nothing answers
+
+def configure(
+    layout_args: list[str], ns: Namespace | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`annex seed configure`, inside the namespace when given (where its hook runs)."""
+    if ns is None:
+        return run_command("annex", "seed", "configure", *layout_args)
+    return ns.run([str(BIN / "annex"), "seed", "configure", *layout_args])
 
 
-def configure(layout_args: list[str], imds: str = NO_IMDS) -> subprocess.CompletedProcess[str]:
-    return run_command("annex", "seed", "configure", *layout_args, env={"ANNEX_IMDS_URL": imds})
-
-
-def test_configure_is_idempotent_and_installs_the_hook(tmp_path: Path, imds: str) -> None:
+def test_configure_is_idempotent_and_installs_the_hook(
+    tmp_path: Path, bare_netns: Namespace, netns: Namespace
+) -> None:
     etc = tmp_path / "etc"
     args = [
         "--config-dir", str(etc / "config.d"),
@@ -37,7 +52,7 @@ def test_configure_is_idempotent_and_installs_the_hook(tmp_path: Path, imds: str
         "--hook-dir", str(tmp_path / "libexec"),
         "--systemd-dir", str(tmp_path / "systemd"),
     ]  # fmt: skip
-    first = configure(args)
+    first = configure(args, bare_netns)
     assert first.returncode == 0, first.stderr
     assert "TCP_FORWARDING_HOST left unset" in first.stdout
     key = etc / "passwords.d" / SIGNING_KEY
@@ -50,13 +65,13 @@ def test_configure_is_idempotent_and_installs_the_hook(tmp_path: Path, imds: str
     assert f"ExecStartPre={tmp_path / 'libexec'}/" in drop_in
     secret = key.read_bytes()
 
-    again = configure(args)
+    again = configure(args, bare_netns)
     assert again.returncode == 0, again.stderr
     assert "already configured; nothing changed" in again.stdout
     assert key.read_bytes() == secret  # tokens already issued stay valid
 
     # On an instance (the metadata stand-in): the public address, at every start.
-    booted = configure(args, imds=imds)
+    booted = configure(args, netns)
     assert f"TCP_FORWARDING_HOST = {PUBLIC_IPV4}" in booted.stdout
     forwarding = (etc / "config.d" / FORWARDING_FILE).read_text()
     assert f"TCP_FORWARDING_HOST = {PUBLIC_IPV4}" in forwarding.splitlines()
@@ -79,7 +94,7 @@ def test_bad_target_is_one_line_exit_2(tmp_path: Path) -> None:
 
 
 def test_a_pool_configured_by_seed_configure_runs_annex_jobs(
-    annexes: Annexes, jobdir: Path
+    annexes: Annexes, jobdir: Path, bare_netns: Namespace
 ) -> None:
     layout = annexes.pool.seed_layout
     key = layout.signing_key.read_bytes()
@@ -90,7 +105,8 @@ def test_a_pool_configured_by_seed_configure_runs_annex_jobs(
             "--token-dir", str(layout.token_dir),
             "--hook-dir", str(layout.hook_dir),
             "--annex-domain", layout.annex_domain,
-        ]
+        ],
+        bare_netns,
     )  # fmt: skip
     assert applied.returncode == 0, applied.stderr
     assert "already configured; nothing changed" in applied.stdout  # the pool has the role

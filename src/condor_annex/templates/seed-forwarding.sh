@@ -2,17 +2,30 @@
 # condor-annex seed start-up hook: run before HTCondor starts, at every boot.
 # Installed by `annex seed configure` (a systemd drop-in for condor.service runs it).
 #
-# Sets TCP_FORWARDING_HOST to this instance's public IPv4 address, read through IMDSv2,
-# so a seed that was stopped and started (new public address) keeps working, and names
-# its private network after its VPC (PRIVATE_NETWORK_NAME, as annex workers do), so
-# workers in the same VPC still use its private address. Without a metadata service
-# (not on a cloud instance) it leaves both unset and says so. Usage: seed-forwarding CONFIG_FILE   (the file the seed's config includes)
-# Test hook: ANNEX_IMDS_URL, the metadata service's base URL.
+# First it blocks the instance metadata service for every local user but root and
+# condor, so no job (local and scheduler universe jobs, DAGMan among them, run here as
+# their owners) can take the seed's role; if that cannot be put in place it fails, and
+# HTCondor does not start. Then it sets TCP_FORWARDING_HOST to this instance's public
+# IPv4 address, read through IMDSv2, so a seed that was stopped and started (new public
+# address) keeps working, and names its private network after its VPC
+# (PRIVATE_NETWORK_NAME, as annex workers do), so workers in the same VPC still use its
+# private address. Without a metadata service (not on a cloud instance) it leaves both
+# unset and says so. Usage: seed-forwarding CONFIG_FILE (the file the seed's config includes)
 set -eu
 config=${1:?usage: seed-forwarding CONFIG_FILE}
-imds=${ANNEX_IMDS_URL:-http://169.254.169.254}
+# The instance's own, always: the tests serve their stand-in at this very address.
+imds=http://169.254.169.254
+
+# @IMDS_BLOCK@
 
 say() { echo "condor-annex-seed: $*"; }
+
+if ! blocked=$(block_metadata_service condor); then
+    say "ERROR: job users could reach the metadata service; not starting HTCondor" \
+        "(install iptables or nftables)"
+    exit 1
+fi
+say "$blocked"
 
 token=$(curl -sf --connect-timeout 1 --max-time 3 -X PUT \
     -H "X-aws-ec2-metadata-token-ttl-seconds: 60" "$imds/latest/api/token" 2>/dev/null) || token=""

@@ -21,6 +21,8 @@ from botocore.exceptions import ClientError
 from condor_annex.providers.aws.account.setuprecord import SetupRecord, rebuild_fix, setup_fix
 from condor_annex.providers.aws.reaper import TAG_ANNEX, TAG_MANAGED
 
+WORKER_TAG = f"aws:PrincipalTag/{TAG_ANNEX}"
+
 WORLD_V4 = "0.0.0.0/0"
 WORLD_V6 = "::/0"
 SCHEDULE = "rate(1 minute)"
@@ -55,6 +57,43 @@ def tls_only_statement(partition: str, bucket: str) -> dict[str, Any]:
         "Resource": [f"arn:{partition}:s3:::{bucket}", f"arn:{partition}:s3:::{bucket}/*"],
         "Condition": {"Bool": {"aws:SecureTransport": "false"}},
     }
+
+
+def worker_confinement_statements(partition: str, bucket: str) -> list[dict[str, Any]]:
+    """A worker (a principal tagged with an annex) reads its own annex's objects in the
+    configuration bucket and does nothing else there, whatever its role allows."""
+    arn = f"arn:{partition}:s3:::{bucket}"
+    is_worker = {"Null": {WORKER_TAG: "false"}}
+    return [
+        {
+            "Sid": "WorkersReadOnlyTheirOwnAnnex",
+            "Effect": "Deny",
+            "Principal": "*",
+            "NotAction": "s3:GetObject",
+            "Resource": [arn, f"{arn}/*"],
+            "Condition": is_worker,
+        },
+        {
+            "Sid": "WorkersGetOnlyTheirOwnAnnex",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:GetObject",
+            "NotResource": f"{arn}/annexes/${{{WORKER_TAG}}}/*",
+            "Condition": is_worker,
+        },
+    ]
+
+
+def bucket_policy_statements(partition: str, bucket: str) -> list[dict[str, Any]]:
+    """The configuration bucket's policy, as account.yaml states it."""
+    return [
+        tls_only_statement(partition, bucket),
+        *worker_confinement_statements(partition, bucket),
+    ]
+
+
+# What no --instance-policy may add to a worker: explicit denies in the worker policy.
+WORKER_DENIES = {"NoOtherConfigurationObjects", "NoToolTags", "NoInstanceChanges", "NoIam"}
 
 
 @dataclass(frozen=True)
@@ -185,6 +224,8 @@ class Guardrails:
             yield "default encryption is off"
         if not self._has_tls_only_policy():
             yield "the bucket policy does not refuse plain HTTP"
+        if self._missing_confinement():
+            yield "the bucket policy does not confine workers to their own annex"
 
     def _bucket_policy(self) -> dict[str, Any]:
         try:
@@ -199,6 +240,11 @@ class Guardrails:
                 return True
         return False
 
+    def _missing_confinement(self) -> list[dict[str, Any]]:
+        have = _aslist(self._bucket_policy().get("Statement", []))
+        wanted = worker_confinement_statements(self.partition, self.record.bucket)
+        return [st for st in wanted if st not in have]
+
     def check_worker_policy(self) -> CheckResult:
         bucket_arn = f"arn:{self.partition}:s3:::{self.record.bucket}"
         prefix = f"{bucket_arn}/annexes/${{aws:PrincipalTag/{TAG_ANNEX}}}/"
@@ -206,15 +252,21 @@ class Guardrails:
         def problems() -> list[str]:
             doc = self._managed_policy_document(self.record.worker_policy_arn)
             found = policy_problems("worker policy", doc, lambda r: r.startswith(prefix))
+            statements = _aslist(doc.get("Statement", []))
             actions = {
                 a.lower()
-                for st in _aslist(doc.get("Statement", []))
+                for st in statements
+                if st.get("Effect") == "Allow"
                 for a in _aslist(st.get("Action", []))
             }
             if actions - {"s3:getobject"}:
                 found.append(
                     f"worker policy allows more than s3:GetObject ({', '.join(sorted(actions))})"
                 )
+            denies = {st.get("Sid") for st in statements if st.get("Effect") == "Deny"}
+            if WORKER_DENIES - denies:
+                missing = ", ".join(sorted(WORKER_DENIES - denies))
+                found.append(f"worker policy lacks its explicit denies ({missing})")
             return found
 
         return self._guard("worker policy", rebuild_fix(self.record.region), problems)
@@ -305,17 +357,24 @@ class Guardrails:
             for st in policy.get("Statement", [])
         )
 
+    def _groups(self) -> list[str]:
+        return [
+            g for g in (self.record.security_group_id, self.record.builder_security_group_id) if g
+        ]
+
     def check_security_group(self) -> CheckResult:
         def problems() -> Iterator[str]:
-            for perm in self._world_ingress():
-                ports = perm.get("FromPort", "all")
-                yield f"inbound {perm.get('IpProtocol')} port {ports} is open to the world"
+            for group in self._groups():
+                of = "" if group == self.record.security_group_id else " of the builder group"
+                for perm in self._world_ingress(group):
+                    ports, proto = perm.get("FromPort", "all"), perm.get("IpProtocol")
+                    yield f"inbound {proto} port {ports}{of} is open to the world"
 
         return self._guard("worker security group", self.rerun, problems)
 
-    def _world_ingress(self) -> list[dict[str, Any]]:
+    def _world_ingress(self, group_id: str) -> list[dict[str, Any]]:
         """Each ingress permission narrowed to its world-open ranges (the revoke payload)."""
-        group = self.ec2.describe_security_groups(GroupIds=[self.record.security_group_id])
+        group = self.ec2.describe_security_groups(GroupIds=[group_id])
         world = []
         for perm in group["SecurityGroups"][0].get("IpPermissions", []):
             v4 = [r for r in perm.get("IpRanges", []) if r.get("CidrIp") == WORLD_V4]
@@ -359,12 +418,12 @@ class Guardrails:
             self.s3.put_bucket_encryption(
                 Bucket=bucket, ServerSideEncryptionConfiguration=ENCRYPTION
             )
+            missing = self._missing_confinement()
             if not self._has_tls_only_policy():
+                missing.insert(0, tls_only_statement(self.partition, bucket))
+            if missing:
                 policy = self._bucket_policy()
-                policy["Statement"] = [
-                    *_aslist(policy.get("Statement", [])),
-                    tls_only_statement(self.partition, bucket),
-                ]
+                policy["Statement"] = [*_aslist(policy.get("Statement", [])), *missing]
                 self.s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
         if not self.check_schedule().ok:
             self.say("Re-enabling the reaper schedule...")
@@ -384,12 +443,11 @@ class Guardrails:
                     Principal="events.amazonaws.com",
                     SourceArn=rule_arn,
                 )
-        world = self._world_ingress()
-        if world:
-            self.say("Closing world-open inbound rules on the worker security group...")
-            self.ec2.revoke_security_group_ingress(
-                GroupId=self.record.security_group_id, IpPermissions=world
-            )
+        for group in self._groups():
+            world = self._world_ingress(group)
+            if world:
+                self.say(f"Closing world-open inbound rules on security group {group}...")
+                self.ec2.revoke_security_group_ingress(GroupId=group, IpPermissions=world)
         if not self.check_launch_template().ok:
             self.say("Making the launch template require IMDSv2 again...")
             data = self._default_template_data()

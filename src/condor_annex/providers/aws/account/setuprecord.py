@@ -29,6 +29,8 @@ class SetupRecord:
     security_group_id: str
     launch_template_id: str
     log_group_name: str
+    # Image builders' own outbound-only group; "" for a setup made before it existed.
+    builder_security_group_id: str = ""
 
     @classmethod
     def from_outputs(cls, region: str, outputs: dict[str, str]) -> SetupRecord:
@@ -44,6 +46,7 @@ class SetupRecord:
             security_group_id=outputs["SecurityGroupId"],
             launch_template_id=outputs["LaunchTemplateId"],
             log_group_name=outputs["LogGroupName"],
+            builder_security_group_id=outputs.get("BuilderSecurityGroupId", ""),
         )
 
     def config_values(self) -> dict[str, str]:

@@ -2,7 +2,8 @@
 
 The script is a file in the package, not a string in code, so it can be read, linted
 and run by itself in tests. Only the `{{...}}` values of its header change per annex;
-each is shell-quoted, so no annex or bucket name can inject a command.
+each is shell-quoted, so no annex or bucket name can inject a command. Its metadata
+block is the seed's own (templates/imds-block.sh, put in at "@IMDS_BLOCK@").
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import shlex
 from importlib import resources
 
 from condor_annex.providers.aws.reaper import annex_prefix
+from condor_annex.seed import with_imds_block
 
 SCRIPT_NAME = "worker-boot.sh"
 # EC2 refuses user data over 16 KB (before base64).
@@ -20,7 +22,8 @@ _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 
 
 def script_text() -> str:
-    return (resources.files("condor_annex.providers.aws") / "templates" / SCRIPT_NAME).read_text()
+    template = resources.files("condor_annex.providers.aws") / "templates" / SCRIPT_NAME
+    return with_imds_block(template.read_text())
 
 
 def boot_script(annex: str, bucket: str, region: str, tcp_forwarding_host: str = "") -> str:

@@ -59,6 +59,7 @@ METADATA_OPTIONS = {
     "HttpTokens": "required",  # IMDSv2 only
     "HttpEndpoint": "enabled",
     "HttpPutResponseHopLimit": 1,  # containers on the worker cannot reach it
+    "HttpProtocolIpv6": "disabled",  # only the IPv4 endpoint, which the boot script blocks too
     "InstanceMetadataTags": "enabled",
 }
 

@@ -167,6 +167,8 @@ class ImageBuild:
             },
             # Also in the launch template; repeated so no template edit can undo them.
             MetadataOptions=METADATA_OPTIONS,
+            # Not the workers' group, which pools let reach their collectors.
+            SecurityGroupIds=[self.plan.setup.builder_security_group_id],
             InstanceInitiatedShutdownBehavior="terminate",
             UserData=builder_user_data(script),
             TagSpecifications=[

@@ -16,7 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from condor_annex.durations import format_duration
 from condor_annex.errors import UsageError
-from condor_annex.providers.aws.account.setuprecord import SetupRecord, find_setup
+from condor_annex.providers.aws.account.setuprecord import SetupRecord, find_setup, setup_fix
 from condor_annex.providers.aws.annexes.prices import price_table
 from condor_annex.providers.aws.images import amis
 from condor_annex.providers.aws.images.imagescript import ROLE_SCRIPTS, known_extras
@@ -91,6 +91,11 @@ def plan_build(session: Any, request: ImageRequest) -> BuildPlan:
         ) from None
     if taken:
         raise UsageError(f"an image named {request.name!r} already exists; pick another --name")
+    if not setup.builder_security_group_id:  # a setup from before builders had their own
+        raise UsageError(
+            f"the setup in {setup.region} has no image-builder security group; "
+            f"{setup_fix(setup.region)} again"
+        )
     arch = base.get("Architecture", "x86_64")
     if arch not in BUILDER_TYPES:
         raise UsageError(f"image {request.base_image} is {arch}; only x86_64 and arm64 work")

@@ -97,6 +97,21 @@ def require_imdsv2(ec2: Any, instance_id: str, say: Say) -> None:
             ec2.modify_instance_metadata_options(InstanceId=instance_id, **SEED_METADATA)
 
 
+ROOT_DEVICE = "ControlNodeRootDevice"
+ROOT_SIZE = "ControlNodeVolumeSize"
+MIN_ROOT_GIB = 30  # a seed keeps job queues, histories and logs
+
+
+def root_volume(ec2: Any, image: str) -> dict[str, str]:
+    """Where and how large the seed's encrypted root volume is, for the image: its root
+    device name, and its root snapshot's size (at least MIN_ROOT_GIB)."""
+    images = ec2.describe_images(ImageIds=[image])["Images"]
+    name = str(images[0].get("RootDeviceName") or "/dev/xvda") if images else "/dev/xvda"
+    mappings = images[0].get("BlockDeviceMappings", []) if images else []
+    sizes = [m.get("Ebs", {}).get("VolumeSize", 0) for m in mappings if m.get("DeviceName") == name]
+    return {ROOT_DEVICE: name, ROOT_SIZE: str(max([MIN_ROOT_GIB, *sizes]))}
+
+
 @aws_errors
 def create_pool(
     session: Any,
@@ -143,6 +158,7 @@ def create_pool(
             "PoolName": name,
             CONTROL_IMAGE: request.control_image,
             WORKER_IMAGE: request.worker_image,
+            **root_volume(ec2, request.control_image),
             "ControlNodeInstanceType": request.instance_type,
             "AdminCidr": admin_cidr,
             "AllowWorld": "true" if request.allow_world else "false",
@@ -198,6 +214,9 @@ def update_pool(
     if not changes:
         say(f"Pool {name} already uses these images; nothing to change.")
         return pool
+    # A new seed's encrypted volume goes on its own image's root device.
+    new_seed = changes.get(CONTROL_IMAGE)
+    changes |= root_volume(ec2, new_seed) if new_seed else {}
     change_set = PoolChangeSet(session, pool.stack_name, poll=poll, timeout=timeout)
     change_set.create(list(pool.parameters), changes)
     result = change_set.wait()

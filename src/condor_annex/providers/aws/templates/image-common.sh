@@ -10,6 +10,8 @@
 #                        as the boot script's fallback), and best effort the CloudWatch
 #                        agent and cfn-signal (aws-cfn-bootstrap)
 #   install_extras LIST  the extras asked for, from KNOWN_EXTRAS only
+#   install_firewall     iptables, else nftables: the metadata block needs one, so an
+#                        image without either is refused here
 #   scrub                removes credentials, keys, tokens, history, logs, cloud-init state
 #   secret_scan          prints what still looks like a secret, one "PATH: WHAT" a line
 # Nothing here prints a secret: findings name the file and the kind, never the content.
@@ -279,6 +281,16 @@ install_base() {
     install_cfn_bootstrap
 }
 
+# -- the metadata block ----------------------------------------------------------------------
+# The boot script (workers) and the start-up hook (seeds) keep every user but root and
+# condor off the instance metadata service, and refuse to start HTCondor without it.
+install_firewall() {
+    step "installing iptables (else nftables) for the metadata block"
+    pkg_install iptables || pkg_install nftables || true
+    command -v iptables >/dev/null 2>&1 || command -v nft >/dev/null 2>&1 ||
+        die "neither iptables nor nftables could be installed; the metadata block needs one"
+}
+
 # -- extras ------------------------------------------------------------------------------
 extra_packages() {  # extra_packages NAME: the packages of one extra on this family
     case $1:$OS_FAMILY in
@@ -350,6 +362,23 @@ empty_dir() {  # empty_dir DIR...: delete what is in each directory, keep the di
     done
 }
 
+# Credentials people's tools keep in a home: cloud CLIs, registries, git, netrc.
+HOME_SECRETS=".aws .azure .condor/tokens.d .docker/config.json .git-credentials .netrc
+.config/gcloud .config/gh .config/doctl .config/hcloud .config/linode-cli .config/openstack
+.config/rclone .oci .kube/config .ssh/authorized_keys"
+
+scrub_homes() {  # scrub_homes HOME...: credentials, ssh keys, history and caches
+    local home path
+    for home; do
+        [ -d "$home" ] || continue
+        for path in $HOME_SECRETS .cache; do
+            rm -rf "${home:?}/$path"
+        done
+        rm -f "$home/.bash_history" "$home/.python_history" "$home/.lesshst" \
+            "$home/.viminfo" "$home/.wget-hsts" "$home/.sudo_as_admin_successful"
+    done
+}
+
 condor_dirs() {  # HTCondor's state and secret directories, as its configuration names them
     local name value
     for name in SEC_PASSWORD_DIRECTORY SEC_TOKEN_SYSTEM_DIRECTORY SPOOL EXECUTE LOG \
@@ -371,14 +400,7 @@ scrub() {
         /var/lib/condor/execute /var/log/condor $(condor_dirs)
     rm -f /etc/condor/hostkey.pem /etc/condor/hostcert.pem /etc/condor/trust_domain_ca.pem \
         /etc/condor/trust_domain_ca_privkey.pem /etc/condor/known_hosts
-    # People's homes: cloud and pool credentials, ssh keys, history, caches.
-    local home
-    for home in /root /home/*; do
-        [ -d "$home" ] || continue
-        rm -rf "$home/.aws" "$home/.condor/tokens.d" "$home/.cache" "$home/.ssh/authorized_keys"
-        rm -f "$home/.bash_history" "$home/.python_history" "$home/.lesshst" \
-            "$home/.viminfo" "$home/.wget-hsts" "$home/.sudo_as_admin_successful"
-    done
+    scrub_homes /root /home/*
     # Host identity: every instance makes its own at first boot (cloud-init, systemd).
     rm -f /etc/ssh/ssh_host_*_key /etc/ssh/ssh_host_*_key.pub
     rm -f /etc/ssl/private/ssl-cert-snakeoil.key /etc/ssl/certs/ssl-cert-snakeoil.pem
@@ -427,6 +449,9 @@ secret_scan() {
         -printf '%p: HTCondor signing key or token file\n' 2>/dev/null || true
     find "${roots[@]}" -xdev -type f -path '*/.aws/credentials' \
         -printf '%p: AWS credentials file\n' 2>/dev/null || true
+    find "${roots[@]}" -xdev -type f \( -path '*/.docker/config.json' -o -name .git-credentials \
+        -o -name .netrc -o -path '*/.config/gcloud/*' -o -path '*/.config/gh/hosts.yml' \) \
+        -printf '%p: credentials of a command-line tool\n' 2>/dev/null || true
     find "${roots[@]}" -xdev -type f -name 'ssh_host_*_key' \
         -printf '%p: SSH host private key\n' 2>/dev/null || true
     # Text that looks like a secret (binary files are skipped).

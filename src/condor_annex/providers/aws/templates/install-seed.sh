@@ -20,6 +20,7 @@ parse_install_args "$@"
 
 install_base
 install_extras "$IMAGE_EXTRAS"
+install_firewall  # the seed's start-up hook blocks the metadata service with it
 
 step "configuring the seed role"
 # shellcheck disable=SC2016 # HTCondor's $(MACRO)s, not the shell's

@@ -9,7 +9,8 @@
 # The worker's pool, token, lease and idle policy are not known here: each annex's boot
 # script (worker-boot.sh, the instance's user data) writes them at boot and starts
 # condor_master itself. So HTCondor's own service stays disabled, and this image holds
-# only what every worker needs: HTCondor, curl and iptables (the boot script uses them),
+# only what every worker needs: HTCondor, curl and iptables or nftables (the boot script
+# uses them and refuses to start HTCondor without the metadata block),
 # the AWS CLI or python3-boto3 (for S3), and a locked-down execute-node configuration.
 set -eu
 umask 022
@@ -21,9 +22,9 @@ parse_install_args "$@"
 
 install_base
 install_extras "$IMAGE_EXTRAS"
+install_firewall
 
 step "configuring the worker role"
-pkg_install iptables || say "WARNING: no iptables; the boot script cannot keep jobs off the metadata service"
 # shellcheck disable=SC2016 # HTCondor's $(MACRO)s, not the shell's
 write_role_config worker '# condor-annex worker image: an execute node. Written by install-worker.sh.
 # An annex worker does not read this file: its boot script writes worker.config (the

@@ -4,68 +4,54 @@
 # `annex create` fills in the values marked {{...}} below and nothing else.
 #
 # At boot it
-#   1. asks the instance metadata service (IMDSv2 only: a session token, then GETs)
-#      for the instance id;
-#   2. fetches its annex's worker.config, lease.config and token from S3 (the
-#      instance role can read annexes/<its annex>/ and nothing else);
-#   3. installs them where HTCondor reads them, with the instance id filled in, and makes
-#      a worker-local signing key and a condor@ token from it (the annex token is signed
-#      with the pool's key, which the worker never holds, so without this no tool on the
-#      worker could authenticate to its own startd, and draining it would be refused);
-#   4. sets TCP_FORWARDING_HOST only if the annex asked for it (workers normally reach
+#   1. blocks the instance metadata service for every user but root and condor, so jobs
+#      cannot borrow the instance role; if neither iptables nor nftables can put that in
+#      place it stops here, before it fetches anything and without starting HTCondor;
+#   2. asks the metadata service (IMDSv2 only: a session token, then GETs) for the
+#      instance id;
+#   3. fetches its annex's worker.config, lease.config and token from S3 (the instance
+#      role can read annexes/<its annex>/ and nothing else);
+#   4. installs them where HTCondor reads them, with the instance id filled in, makes a
+#      user of its own for each slot (jobs never share `nobody`), and a worker-local
+#      signing key and condor@ token (see local_key);
+#   5. sets TCP_FORWARDING_HOST only if the annex asked for it (workers normally reach
 #      the pool outbound through CCB and need no inbound port);
-#   5. blocks the metadata service for every user but root and condor, so jobs cannot
-#      borrow the instance role;
 #   6. re-runs itself detached as a supervisor, which starts condor_master and then
 #      - drains the worker when a spot interruption notice appears,
 #      - picks up lease renewals (a new lease.config and token in S3), and
 #      - powers the instance off once the master has exited (idle timeout or lease end;
 #        the launch template makes shutdown terminate the instance).
-#
-# Test hooks (optional; the defaults are what a real instance uses):
-#   ANNEX_IMDS_URL, or the file /etc/condor-annex/imds-url: metadata service base URL
-#   ANNEX_S3_ENDPOINT_URL (else AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL): S3 endpoint
-#   ANNEX_CONFIG_DIR   where worker.config goes (default /etc/condor/condor-annex)
-#   ANNEX_LOCAL_DIR    the worker's LOCAL_DIR, replacing the one in worker.config
-#   ANNEX_STATE_DIR    pid files and the supervisor log (default /run/condor-annex)
-#   ANNEX_POWEROFF=0   do not power off when the master exits
-#   ANNEX_BLOCK_IMDS=0 add no firewall rule for the metadata service
-#   ANNEX_POLL_SECONDS / ANNEX_REFRESH_SECONDS: spot-notice and lease polling periods
-#   ANNEX_SHARED_HOST=1 the pool's daemons run on this same host (a test): no family
-#                      session, which a daemon offers to every peer on a local interface
-#                      and the pool rejects; the master reaches its startd by the
-#                      worker-local key instead
 set -eu
 umask 022
 
-# -- filled in by `annex create` ---------------------------------------------------------
+# -- filled in by `annex create`
 ANNEX_NAME={{annex}}
 ANNEX_BUCKET={{bucket}}
 ANNEX_PREFIX={{prefix}}
 ANNEX_REGION={{region}}
 ANNEX_TCP_FORWARDING_HOST={{tcp_forwarding_host}}  # "", "public-ipv4" or a host name
 
-# -- settings and test hooks -------------------------------------------------------------
-DEFAULT_IMDS=http://169.254.169.254
-if [ -n "${ANNEX_IMDS_URL:-}" ]; then
-    IMDS=$ANNEX_IMDS_URL
-elif [ -r /etc/condor-annex/imds-url ]; then
-    IMDS=$(cat /etc/condor-annex/imds-url)
-else
-    IMDS=$DEFAULT_IMDS
-fi
-S3_ENDPOINT=${ANNEX_S3_ENDPOINT_URL:-${AWS_ENDPOINT_URL_S3:-${AWS_ENDPOINT_URL:-}}}
-CONFIG_DIR=${ANNEX_CONFIG_DIR:-/etc/condor/condor-annex}
-STATE_DIR=${ANNEX_STATE_DIR:-/run/condor-annex}
-POLL_SECONDS=${ANNEX_POLL_SECONDS:-5}
-REFRESH_SECONDS=${ANNEX_REFRESH_SECONDS:-60}
+# -- settings: fixed here, nothing is read from the environment or a file. The tests run
+# a copy with these lines replaced (tests/aws/bootvariant.py), never this script.
+IMDS=http://169.254.169.254
+S3_ENDPOINT=""
+CONFIG_DIR=/etc/condor/condor-annex
+LOCAL_DIR_OVERRIDE=""  # "": the LOCAL_DIR that worker.config names
+STATE_DIR=/run/condor-annex
+POLL_SECONDS=5
+REFRESH_SECONDS=60
+POWEROFF=1
+SHARED_HOST=0  # 1: the pool's daemons share this host, so no family session
+# -- end of settings
 export CONDOR_CONFIG="$CONFIG_DIR/worker.config"
 export PATH="$PATH:/usr/sbin:/usr/bin:/sbin:/bin"
+
+# @IMDS_BLOCK@
 
 log() { echo "condor-annex-boot[$ANNEX_NAME]: $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-# -- IMDSv2 ------------------------------------------------------------------------------
+# -- IMDSv2
 IMDS_TOKEN=""
 IMDS_TOKEN_AT=0
 
@@ -93,7 +79,7 @@ imds_vpc_id() {  # the VPC of the primary interface, e.g. vpc-0abc; fails off EC
     echo "$vpc"
 }
 
-# -- S3 ----------------------------------------------------------------------------------
+# -- S3
 fetch() {  # fetch PIECE DEST: one object of this annex into a file
     local key="$ANNEX_PREFIX$1" dest=$2
     if command -v aws >/dev/null 2>&1 && aws --version >/dev/null 2>&1; then
@@ -119,14 +105,14 @@ fetch_all() {
     done
 }
 
-# -- installing the configuration --------------------------------------------------------
+# -- installing the configuration
 install_config() {  # install_config FETCHED_DIR INSTANCE_ID
     local src=$1 id=$2 config
     config=$(sed "s/@ANNEX_INSTANCE_ID@/$id/g" "$src/worker.config")
-    if [ -n "${ANNEX_LOCAL_DIR:-}" ]; then
+    if [ -n "$LOCAL_DIR_OVERRIDE" ]; then
         config=$(printf '%s\n' "$config" | sed \
-            -e "s|^LOCAL_DIR = .*|LOCAL_DIR = $ANNEX_LOCAL_DIR|" \
-            -e "s|^include : .*/lease.config\$|include : $ANNEX_LOCAL_DIR/lease.config|")
+            -e "s|^LOCAL_DIR = .*|LOCAL_DIR = $LOCAL_DIR_OVERRIDE|" \
+            -e "s|^include : .*/lease.config\$|include : $LOCAL_DIR_OVERRIDE/lease.config|")
     fi
     LOCAL_DIR=$(printf '%s\n' "$config" | sed -n 's/^LOCAL_DIR = //p')
     [ -n "$LOCAL_DIR" ] || die "worker.config has no LOCAL_DIR line"
@@ -144,11 +130,30 @@ install_config() {  # install_config FETCHED_DIR INSTANCE_ID
     printf '%s\n' "$config" >"$CONFIG_DIR/worker.config"
     forwarding_config >>"$CONFIG_DIR/worker.config"
     install_lease "$src"
-    if [ "${ANNEX_SHARED_HOST:-0}" = 1 ]; then
+    if [ "$SHARED_HOST" = 1 ]; then
         echo "SEC_USE_FAMILY_SESSION = False" >>"$CONFIG_DIR/worker.config"
-        log "sharing the host with the pool (ANNEX_SHARED_HOST=1): no family session"
+        log "sharing the host with the pool: no family session"
     fi
+    slot_users >>"$CONFIG_DIR/worker.config"
     local_key
+}
+
+# slot_users: a user of its own for each slot (made here unless it exists), so jobs of
+# different owners on one worker cannot touch each other's processes or files. A slot
+# N of static slots and a dynamic slot 1_N of the partitionable one share condor-slotN;
+# at most NUM_CPUS run at once. None of them may reach the metadata service.
+slot_users() {
+    local cpus i user
+    cpus=$(condor_config_val NUM_CPUS) || die "worker.config gives no NUM_CPUS"
+    case $cpus in "" | *[!0-9]*) die "unexpected NUM_CPUS '$cpus'" ;; esac
+    for i in $(seq 1 "$cpus"); do
+        user=condor-slot$i
+        id "$user" >/dev/null 2>&1 || useradd --system --no-create-home --home-dir /nonexistent \
+            --shell /usr/sbin/nologin "$user" >/dev/null || die "cannot add the user $user"
+        echo "SLOT${i}_USER = $user"
+        echo "SLOT1_${i}_USER = $user"
+    done
+    echo "DEDICATED_EXECUTE_ACCOUNT_REGEXP = condor-slot[0-9]+"
 }
 
 # local_key: a signing key only this worker has, and a condor@ token from it, so the
@@ -184,37 +189,11 @@ forwarding_config() {
     echo "TCP_FORWARDING_HOST = $host"
 }
 
-# -- keeping jobs away from the instance role -------------------------------------------
-block_imds() {
-    if [ "${ANNEX_BLOCK_IMDS:-1}" = 0 ]; then
-        log "not blocking the metadata service (ANNEX_BLOCK_IMDS=0)"
-    elif [ "$IMDS" != "$DEFAULT_IMDS" ]; then
-        log "metadata service is $IMDS, not the instance's; adding no firewall rule"
-    elif ! command -v iptables >/dev/null 2>&1; then
-        log "WARNING: iptables is not installed, so job users CAN reach the metadata" \
-            "service (only the launch template's hop limit of 1 keeps containers out)"
-    else
-        # A chain of our own, rebuilt on every boot: root and condor may reach the
-        # metadata service, every other user (job users) is refused.
-        local chain=CONDOR-ANNEX-IMDS
-        iptables -w -N "$chain" 2>/dev/null || iptables -w -F "$chain"
-        iptables -w -A "$chain" -m owner --uid-owner 0 -j RETURN
-        if id -u condor >/dev/null 2>&1; then
-            iptables -w -A "$chain" -m owner --uid-owner "$(id -u condor)" -j RETURN
-        fi
-        iptables -w -A "$chain" -j REJECT
-        iptables -w -C OUTPUT -d 169.254.169.254/32 -j "$chain" 2>/dev/null ||
-            iptables -w -I OUTPUT 1 -d 169.254.169.254/32 -j "$chain"
-        log "metadata service blocked for job users (iptables chain $chain)"
-    fi
-}
-
-# -- the supervisor ----------------------------------------------------------------------
+# -- the supervisor
 on_spot_notice() {
     local startd
     log "spot interruption notice: $(imds_get meta-data/spot/instance-action || true)"
-    startd="$(condor_config_val STARTD_NAME 2>/dev/null || true)"
-    startd="$startd@$(condor_config_val FULL_HOSTNAME 2>/dev/null || true)"
+    startd="$(condor_config_val STARTD_NAME 2>/dev/null || true)"  # INSTANCE@ANNEX: whole
     if condor_drain -graceful -reason "spot interruption" "$startd"; then
         log "draining $startd gracefully"
     else
@@ -260,8 +239,8 @@ supervise() {
     done
     wait "$MASTER_PID" || true
     log "condor_master has exited"
-    if [ "${ANNEX_POWEROFF:-1}" = 0 ]; then
-        log "not powering off (ANNEX_POWEROFF=0)"
+    if [ "$POWEROFF" = 0 ]; then
+        log "not powering off (POWEROFF=0)"
     else
         log "powering off; the instance terminates on shutdown"
         shutdown -h now || poweroff
@@ -277,12 +256,16 @@ stop_image_condor() {
     fi
 }
 
-# -- boot --------------------------------------------------------------------------------
+# -- boot
 boot() {
     command -v curl >/dev/null 2>&1 || die "curl is not installed; the image needs it"
     command -v condor_master >/dev/null 2>&1 || die "HTCondor is not installed on the image"
     mkdir -p "$STATE_DIR"
-    local instance_id fetched
+    local instance_id fetched blocked
+    # Before anything else: no token is fetched, no HTCondor started, unless it holds.
+    blocked=$(block_metadata_service condor) ||
+        die "job users could reach the metadata service; not starting HTCondor (the image needs iptables or nftables)"
+    log "$blocked"
     instance_id=$(imds_get meta-data/instance-id) ||
         die "cannot read the instance id from the metadata service at $IMDS (IMDSv2)"
     case $instance_id in
@@ -295,7 +278,6 @@ boot() {
     install_config "$fetched" "$instance_id"
     rm -rf "$fetched"
     log "configuration installed in $CONDOR_CONFIG"
-    block_imds
     stop_image_condor
     # Its own session, so nothing (cloud-init ending, a closed terminal) takes it down.
     # Not nohup: an ignored SIGHUP would be inherited, and SIGHUP is the master's reconfig.
