@@ -239,9 +239,12 @@ class Annexes:
                 self._refuse_if_live(self.store.load_annex(record.name))
             self.store.save_annex(record)
         try:
+            # The pool's own schedd enforces the owners too, whatever a worker advertises.
+            self.pool.restrict_annex_owners(record.name, record.owners)
             bundle = self._bundle(record, info, collector)
             seen = chosen.run_instances(record, bundle, request.count)
         except BaseException:
+            self.pool.forget_annex(record.name)
             with self.store.lock(record.name):
                 self.store.delete_annex(record.name)
             raise
@@ -259,9 +262,16 @@ class Annexes:
             )
 
     def _bundle(
-        self, record: AnnexRecord, info: PoolAddress, collector: str | None = None
+        self,
+        record: AnnexRecord,
+        info: PoolAddress,
+        collector: str | None = None,
+        renewal: bool = False,
     ) -> WorkerBundle:
+        """What every worker of the annex gets. A renewal's token is signed with a new key
+        of the annex's, so every token issued before it stops working."""
         lifetime = int(record.lease_end - time.time()) + TOKEN_SLACK_SECONDS
+        issue = self.pool.renewed_worker_token if renewal else self.pool.worker_token
         return WorkerBundle(
             annex_name=record.name,
             collector=collector or info.collector,
@@ -271,7 +281,7 @@ class Annexes:
             idle_seconds=record.idle_seconds,
             cpus=record.cpus,
             memory_mb=record.memory_mb,
-            token=self.pool.worker_token(record.name, lifetime),
+            token=issue(record.name, lifetime),
             owners=tuple(record.owners),
         )
 
@@ -334,7 +344,7 @@ class Annexes:
         provider = cast(Renewable, self.provider(record=record))
         info = self._connected_pool()
         record.lease_end = time.time() + lease_seconds
-        provider.set_lease(record, self._bundle(record, info))
+        provider.set_lease(record, self._bundle(record, info, renewal=True))
         with self.store.editing(name) as saved:
             saved.lease_end = record.lease_end
         return saved
@@ -382,6 +392,8 @@ class Annexes:
         provider.terminate_instances(record)
         with self.store.editing(name) as saved:
             mark_ended(saved, None, GoneReason.OFF)
+        # Only now (they withdraw their own ads with it): the annex's tokens stop working.
+        self.pool.forget_annex(name)
         for warning in provider.warnings:
             say(f"Warning: {warning}")
         return self._refresh(name)
