@@ -4,6 +4,7 @@ small set, and the core asks for capabilities, never for a provider by name."""
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 import types
@@ -109,3 +110,36 @@ def test_exports_survive_importing_every_sub_module() -> None:
             importlib.import_module(info.name)
         for capability in package.CAPABILITIES - {"renew"}:
             assert callable(getattr(package, EXPORTS[capability])), (name, capability)
+
+
+PLUGIN = '''
+"""A provider kept outside condor-annex's tree."""
+from condor_annex.interfaces import Option
+NAME = "elsewhere"
+SUMMARY = "a test provider"
+OPTIONS = (Option("--elsewhere-queue", "Which queue."),)
+CAPABILITIES = frozenset()
+def open_provider(context, options, location):
+    raise NotImplementedError
+'''
+
+
+def test_a_provider_outside_the_tree_joins_by_environment(tmp_path: Path) -> None:
+    (tmp_path / "elsewhere_provider.py").write_text(PLUGIN)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(tmp_path),
+        registry.PLUGINS_VARIABLE: "elsewhere_provider",
+    }
+    annex = Path(sys.executable).parent / "annex"
+    shown = subprocess.run(
+        [str(annex), "create", "--help"], capture_output=True, text=True, env=env, check=True
+    )
+    assert "[aws|elsewhere|local|slurm]" in shown.stdout
+    assert "[elsewhere] Which queue." in shown.stdout
+    env[registry.PLUGINS_VARIABLE] = "no_such_module"
+    bad = subprocess.run(
+        [str(annex), "--help"], capture_output=True, text=True, env=env, check=False
+    )
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1, bad.stderr
+    assert "CONDOR_ANNEX_PROVIDERS names 'no_such_module'" in bad.stderr

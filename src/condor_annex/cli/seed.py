@@ -7,7 +7,6 @@ from pathlib import Path
 
 import click
 
-from condor_annex import seed as seedrole
 from condor_annex.errors import UsageError
 
 Say = Callable[[str], None]
@@ -70,6 +69,8 @@ def register(cli: click.Group, say: Say) -> None:
         systemd_dir: Path | None,
     ) -> None:
         """Write the seed role (idempotent; an existing signing key is kept)."""
+        from condor_annex import seed as seedrole
+
         if not annex_domain:
             annex_domain = f"annex.{_from_config('UID_DOMAIN', '--annex-domain')}"
         layout = seedrole.SeedLayout(

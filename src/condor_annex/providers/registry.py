@@ -1,15 +1,19 @@
 """Providers by name. Every sub-package of `condor_annex.providers` that exports NAME is a
-provider (so adding one is adding a package), and so is anything installed under the
-entry-point group `condor_annex.providers`. See `interfaces/plugin.py` for the exports.
+provider (so adding one is adding a package), and so is every module named in the
+environment variable CONDOR_ANNEX_PROVIDERS (comma-separated import paths: a provider
+kept outside this tree). See `interfaces/plugin.py` for the exports.
+
+(Not entry points: reading every installed distribution's metadata would cost `annex
+--help` a quarter of its time.)
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 from collections.abc import Mapping
 from functools import cache
-from importlib.metadata import entry_points
 from types import ModuleType
 from typing import Any
 
@@ -19,7 +23,7 @@ from condor_annex.interfaces.options import Option, Scope
 from condor_annex.interfaces.plugin import EXPORTS, REQUIRED
 from condor_annex.interfaces.provider import Context, Provider
 
-ENTRY_POINT_GROUP = "condor_annex.providers"
+PLUGINS_VARIABLE = "CONDOR_ANNEX_PROVIDERS"
 _extra: dict[str, ModuleType] = {}
 
 
@@ -51,8 +55,13 @@ def _discovered() -> dict[str, ModuleType]:
         module = importlib.import_module(f"{package.__name__}.{info.name}")
         if hasattr(module, "NAME"):
             found[module.NAME] = check_package(module)
-    for point in entry_points(group=ENTRY_POINT_GROUP):
-        module = point.load()
+    for path in filter(None, os.environ.get(PLUGINS_VARIABLE, "").split(",")):
+        try:
+            module = importlib.import_module(path.strip())
+        except ImportError as err:
+            raise UsageError(
+                f"{PLUGINS_VARIABLE} names {path!r}, which cannot be imported: {err}"
+            ) from None
         found.setdefault(module.NAME, check_package(module))
     return found
 
