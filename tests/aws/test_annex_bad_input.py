@@ -89,7 +89,12 @@ def test_bad_launch_choices_after_setup_create_nothing(
     before = take_inventory(session)
     cases = [
         (create(home, "--image", "ami-00000000000000000"), "does not exist"),
-        (annex(home, "create", "x", "--provider", "aws", "--yes"), "no image given"),
+        # No image: the region's Amazon Linux 2023 for the type's architecture (so a
+        # type that does not exist is refused before anything is made).
+        (
+            annex(home, "create", "x", "--provider", "aws", "--instance-type", "x9.mystery"),
+            "instance type x9.mystery does not exist",
+        ),
         (create(home, "--spot"), "--spot needs --instance-types"),
         (create(home, "--tag", "aws:owner=me"), "is reserved"),
         (create(home, "--tag", "novalue"), "is not KEY=VALUE"),
