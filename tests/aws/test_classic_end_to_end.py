@@ -38,6 +38,7 @@ from condor_annex.providers.aws.annexes.userdata import BOOT_PART_NAME, unpack
 from condor_annex.providers.aws.reaper import TAG_ANNEX, TAG_LEASE_END
 
 from .conftest import REGION, lift_tls_policy
+from .test_annex_end_to_end import instances
 from .test_classic_session import RoleImds
 
 pytestmark = pytest.mark.condor
@@ -70,20 +71,6 @@ class Classic:
 
     def annex(self, *args: str) -> subprocess.CompletedProcess[str]:
         return run_command("annex", *args, env=self.env)
-
-
-def instances(session: Any, annex: str) -> list[dict[str, Any]]:
-    pages = (
-        session.client("ec2")
-        .get_paginator("describe_instances")
-        .paginate(
-            Filters=[
-                {"Name": f"tag:{TAG_ANNEX}", "Values": [annex]},
-                {"Name": "instance-state-name", "Values": ["pending", "running"]},
-            ]
-        )
-    )
-    return [i for page in pages for r in page["Reservations"] for i in r["Instances"]]
 
 
 def user_data(session: Any, instance_id: str) -> str:
