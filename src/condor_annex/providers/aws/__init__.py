@@ -60,8 +60,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("--key-name", "EC2 key pair for the workers (it must exist).", metavar="KEY"),
     Option(
         "--security-group",
-        "Security group id added to the setup's own (repeatable; the setup's has no inbound "
-        "rule).",
+        "Security group id added to the setup's own (repeatable; the setup's has no inbound rule).",
         kind="repeat",
         metavar="SG",
     ),
