@@ -63,9 +63,22 @@ AGREE = [
 ]  # fmt: skip
 
 
-def test_both_commands_agree_on_the_same_input(env: dict[str, str], aws_env: str) -> None:
+def test_both_commands_agree_on_the_same_input(
+    env: dict[str, str], aws_env: str, tmp_path: Path
+) -> None:
     local = {**env, "_CONDOR_ANNEX_DEFAULT_PROVIDER": "local"}
-    for annex_args, classic_args, same_words in AGREE:
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    (linked / "x.config").symlink_to("/etc/hostname")
+    script = tmp_path / "not-a-script"
+    script.write_text("echo hi\n")
+    shared = [
+        (["--count", "1", "--provider", "aws", "--config-dir", str(linked)],
+         ["-count", "1", "-config-dir", str(linked)], True),
+        (["--count", "1", "--provider", "aws", "--user-data-file", str(script)],
+         ["-count", "1", "-aws-user-data-file", str(script)], True),
+    ]  # fmt: skip
+    for annex_args, classic_args, same_words in [*AGREE, *shared]:
         chosen = env if "--provider" in annex_args else local
         annex = run_command("annex", "create", "x", *annex_args, "--yes", env=chosen)
         classic = run_command("condor_annex", "-annex-name", "x", *classic_args, "-yes", env=chosen)

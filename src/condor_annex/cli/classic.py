@@ -218,10 +218,10 @@ def _create(annexes: Annexes, args: argparse.Namespace, mode: str) -> int:
         return ask(summary)
 
     record = annexes.create(request, _provider(args), confirm=confirm, say=_say)
-    what = "slots" if mode == "-slots" else "workers"
+    slots = f" ({count} slots)" if mode == "-slots" else ""
     _say(
-        f"Started {len(record.workers)} workers in annex '{record.name}' ({count} {what} "
-        "asked for); they join the pool within minutes."
+        f"Started {len(record.workers)} workers{slots} in annex '{record.name}'; they join "
+        "the pool within minutes."
     )
     return 0
 
