@@ -238,8 +238,9 @@ def test_a_recorded_region_default_image_wins_over_amazon_linux(
 
 
 def test_bad_choices_are_one_line_before_anything_is_made(
-    session: Any, objects_allowed: SetupRecord, tmp_path: Path
+    session: Any, objects_allowed: SetupRecord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))  # no recorded default image
     image = an_image(session)
     foreign = other_vpc_group(session)
     fleet = tmp_path / "fleet.json"
