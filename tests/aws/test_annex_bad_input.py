@@ -4,6 +4,7 @@ traceback, no secret echoed, and nothing created in the account or in the state 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -18,6 +19,7 @@ from condor_annex.providers.aws.account.inventory import take_inventory
 from condor_annex.store import Store
 
 SECRET = "not-a-real-secret"
+REAL_CACHE = os.environ.get("XDG_CACHE_HOME", str(Path.home() / ".cache"))
 
 
 def one_line_error(proc: subprocess.CompletedProcess[str], needle: str) -> None:
@@ -89,7 +91,21 @@ def test_bad_launch_choices_after_setup_create_nothing(
     before = take_inventory(session)
     cases = [
         (create(home, "--image", "ami-00000000000000000"), "does not exist"),
-        (annex(home, "create", "x", "--provider", "aws", "--yes"), "no image given"),
+        # No image: the region's Amazon Linux 2023 for the type's architecture (so a
+        # type that does not exist is refused before anything is made).
+        (
+            annex(
+                home,
+                "create",
+                "x",
+                "--provider",
+                "aws",
+                "--instance-type",
+                "x9.mystery",
+                env={"HOME": str(home), "XDG_CACHE_HOME": REAL_CACHE},  # no recorded image
+            ),
+            "instance type x9.mystery does not exist",
+        ),
         (create(home, "--spot"), "--spot needs --instance-types"),
         (create(home, "--tag", "aws:owner=me"), "is reserved"),
         (create(home, "--tag", "novalue"), "is not KEY=VALUE"),

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import classad2
 import pytest
 from tests.commands import run_command
 from tests.condor.conftest import annexes, home, workdir  # noqa: F401 - fixtures
@@ -194,8 +195,9 @@ def test_whole_path_with_classic_flags(
     found = instances(session, "Classic")
     assert len(found) == 50 and {"Key": "project", "Value": "classic"} in found[0]["Tags"]
 
-    listed = json.loads(user.ok(user.classic("-status", "-classad")))
-    assert [(s["name"], s["running"]) for s in listed] == [("Classic", 50)]
+    # -status -classad prints ClassAds, as the manual says (one per annex).
+    listed = classad2.parseAds(user.ok(user.classic("-status", "-classad")))
+    assert [(ad["AnnexName"], ad["Running"]) for ad in listed] == [("Classic", 50)]
 
     before = int(lease_tags(session, "Classic").pop())
     user.ok(user.classic("-annex-name", "Classic", "-duration", "4"))

@@ -19,6 +19,7 @@ from condor_annex.lifecycle import GoneReason, WorkerState
 from condor_annex.model import AnnexRecord
 from condor_annex.providers.aws import AwsProvider, SetupRecord
 from condor_annex.providers.aws.annexes import instances as ec2x
+from condor_annex.providers.aws.annexes.userdata import unpack
 from condor_annex.providers.aws.annexes.workeridentity import role_name
 from condor_annex.providers.aws.reaper import TAG_ANNEX, TAG_LEASE_END, TAG_MANAGED, TAG_POOL
 from condor_annex.settle import settle
@@ -156,7 +157,8 @@ def test_on_demand_50_is_one_run_instances_call_with_exact_tags(
     assert len(volumes["Volumes"]) == 50
 
     raw = ec2.describe_instance_attribute(InstanceId=found[7]["InstanceId"], Attribute="userData")
-    user_data = base64.b64decode(raw["UserData"]["Value"]).decode()
+    # gzip-compressed (cloud-init unpacks it): the boot script alone is near 16 KB.
+    user_data = unpack(base64.b64decode(raw["UserData"]["Value"]))
     assert user_data.startswith("#!/bin/bash")
     assert f"ANNEX_BUCKET={objects_allowed.bucket}" in user_data
     assert "ANNEX_PREFIX=annexes/od/" in user_data
@@ -243,7 +245,7 @@ def test_spot_is_one_instant_capacity_optimized_fleet_over_three_types(
     (version,) = calls.params["CreateLaunchTemplateVersion"]
     assert version["SourceVersion"] == "$Default"
     data = version["LaunchTemplateData"]
-    assert "ANNEX_PREFIX=annexes/sp/" in base64.b64decode(data["UserData"]).decode()
+    assert "ANNEX_PREFIX=annexes/sp/" in unpack(base64.b64decode(data["UserData"]))
     assert data["MetadataOptions"]["HttpTokens"] == "required"
     assert data["IamInstanceProfile"]["Arn"].endswith(role_name(REGION, "sp"))
 

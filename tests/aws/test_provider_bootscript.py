@@ -24,6 +24,7 @@ from condor_annex.providers.aws import SetupRecord
 from condor_annex.providers.aws.annexes.bootscript import USER_DATA_LIMIT, boot_script
 from condor_annex.providers.aws.annexes.bundleupload import upload_bundle, upload_lease
 from condor_annex.providers.aws.annexes.prices import InstanceUsage, estimated_cost, price_table
+from condor_annex.providers.aws.annexes.userdata import worker_user_data
 from condor_annex.workerconfig import lease_config
 
 from .bootvariant import boot_variant, recording_firewall
@@ -246,7 +247,7 @@ def test_rendering_quotes_values_and_fits_user_data() -> None:
     assert "ANNEX_PREFIX=annexes/a-b/\n" in text
     assert "ANNEX_TCP_FORWARDING_HOST=public-ipv4 " in text
     assert "{{" not in text.split("set -eu", 1)[1]
-    assert len(text.encode()) < USER_DATA_LIMIT
+    assert len(worker_user_data(text)) < USER_DATA_LIMIT  # gzip-compressed, as sent
     hostile = boot_script("x", "b; rm -rf /", "us-east-1")
     assert "ANNEX_BUCKET='b; rm -rf /'" in hostile
     subprocess.run(["bash", "-n"], input=text, text=True, check=True)

@@ -43,7 +43,12 @@ OPTIONS: tuple[Option, ...] = (
         "--instance-type",
         "EC2 instance type [default: ANNEX_DEFAULT_ODI_INSTANCE_TYPE, else m7i.large].",
     ),
-    Option("--image", "AMI id [default: ANNEX_DEFAULT_ODI_IMAGE_ID].", metavar="AMI"),
+    Option(
+        "--image",
+        "AMI id [default: the region's ANNEX_DEFAULT_ODI_IMAGE_ID, which 'annex image build' "
+        "records; else Amazon Linux 2023, installing HTCondor at boot].",
+        metavar="AMI",
+    ),
     Option("--spot", "Spot instances (needs --instance-types).", kind="flag"),
     Option("--instance-types", "With --spot: a,b,c, chosen capacity-optimized.", kind="list"),
     Option("--tag", "KEY=VALUE on every instance.", kind="pairs"),
@@ -51,6 +56,24 @@ OPTIONS: tuple[Option, ...] = (
         "--instance-policy",
         "IAM policy ARN added to the workers' role (what jobs may do in AWS).",
         kind="repeat",
+    ),
+    Option("--key-name", "EC2 key pair for the workers (it must exist).", metavar="KEY"),
+    Option(
+        "--security-group",
+        "Security group id added to the setup's own (repeatable; the setup's has no inbound rule).",
+        kind="repeat",
+        metavar="SG",
+    ),
+    Option(
+        "--user-data-file",
+        "cloud-init user data run after the worker's own boot script (multi-part user data).",
+        kind="path",
+    ),
+    Option(
+        "--config-dir",
+        "Copy this directory's files into each worker's HTCondor configuration directory.",
+        kind="path",
+        metavar="DIR",
     ),
     Option(
         "--config-file",

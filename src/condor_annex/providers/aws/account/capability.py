@@ -25,9 +25,11 @@ class _WithSession:
 
 
 class AwsAccount(_WithSession):
+    @aws_errors  # an unreachable endpoint is a one-line failure, never a traceback
     def setup(self, say: Say) -> None:
         commands.setup(self.session(), say, config_file=self.config_file or default_user_config())
 
+    @aws_errors
     def check_setup(self, say: Say) -> bool:
         return all(r.ok for r in commands.check_setup(self.session(), say))
 

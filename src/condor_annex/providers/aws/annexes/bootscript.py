@@ -16,7 +16,7 @@ from condor_annex.providers.aws.reaper import annex_prefix
 from condor_annex.seed import with_imds_block
 
 SCRIPT_NAME = "worker-boot.sh"
-# EC2 refuses user data over 16 KB (before base64).
+# EC2 refuses user data over 16 KB (before base64); userdata.py compresses the script.
 USER_DATA_LIMIT = 16 * 1024
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 
@@ -26,14 +26,25 @@ def script_text() -> str:
     return with_imds_block(template.read_text())
 
 
-def boot_script(annex: str, bucket: str, region: str, tcp_forwarding_host: str = "") -> str:
-    """The user data for every worker of `annex`."""
+def boot_script(
+    annex: str,
+    bucket: str,
+    region: str,
+    tcp_forwarding_host: str = "",
+    *,
+    install_htcondor: bool = False,
+    extra_config: bool = False,
+) -> str:
+    """The boot script of every worker of `annex`. `install_htcondor`: the image has no
+    HTCondor, install it first; `extra_config`: install the annex's -config-dir files."""
     values = {
         "annex": annex,
         "bucket": bucket,
         "prefix": annex_prefix(annex),
         "region": region,
         "tcp_forwarding_host": tcp_forwarding_host,
+        "install_htcondor": "1" if install_htcondor else "",
+        "extra_config": "1" if extra_config else "",
     }
     used: set[str] = set()
 
@@ -44,6 +55,4 @@ def boot_script(annex: str, bucket: str, region: str, tcp_forwarding_host: str =
     text = _PLACEHOLDER.sub(substitute, script_text())
     if used != set(values):
         raise KeyError(f"{SCRIPT_NAME} does not use {sorted(set(values) - used)}")
-    if len(text.encode()) > USER_DATA_LIMIT:
-        raise ValueError(f"{SCRIPT_NAME} is over EC2's 16 KB user data limit")
     return text

@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from condor_annex.providers.aws.images.imagescript import COMMON, ROLE_SCRIPTS, script_text
 from condor_annex.providers.aws.reaper import annex_prefix
 from condor_annex.workerconfig import WorkerBundle, lease_config, worker_config
 
@@ -21,6 +22,8 @@ WORKER_CONFIG = "worker.config"
 LEASE_CONFIG = "lease.config"
 TOKEN = "token"  # noqa: S105 - the object's name, not a secret
 INSTANCE_ID_PLACEHOLDER = "@ANNEX_INSTANCE_ID@"
+# Where the install scripts go for workers that install HTCondor at boot.
+INSTALL_FOLDER = "install/"
 # Where the worker keeps its HTCondor state on the instance (the boot script reads the
 # LOCAL_DIR line back from the config, so this is the only place it is chosen).
 WORKER_LOCAL_DIR = Path("/var/lib/condor-annex/worker")
@@ -50,11 +53,12 @@ def cloud_worker_config(bundle: WorkerBundle) -> str:
     )
 
 
-def _put(s3: Any, bucket: str, key: str, body: str) -> None:
+def put_piece(s3: Any, bucket: str, key: str, body: str | bytes) -> None:
+    """One object of an annex's bundle (encrypted at rest, as every piece is)."""
     s3.put_object(
         Bucket=bucket,
         Key=key,
-        Body=body.encode(),
+        Body=body.encode() if isinstance(body, str) else body,
         ContentType="text/plain",
         ServerSideEncryption="AES256",
     )
@@ -62,12 +66,24 @@ def _put(s3: Any, bucket: str, key: str, body: str) -> None:
 
 def upload_lease(s3: Any, bucket: str, bundle: WorkerBundle) -> None:
     """The pieces a renewal changes: a fresh token and the new lease end."""
-    _put(s3, bucket, object_key(bundle.annex_name, TOKEN), bundle.token)
-    _put(s3, bucket, object_key(bundle.annex_name, LEASE_CONFIG), lease_config(bundle.lease_end))
+    put_piece(s3, bucket, object_key(bundle.annex_name, TOKEN), bundle.token)
+    put_piece(
+        s3, bucket, object_key(bundle.annex_name, LEASE_CONFIG), lease_config(bundle.lease_end)
+    )
 
 
 def upload_bundle(s3: Any, bucket: str, bundle: WorkerBundle) -> list[str]:
     """Every piece; returns the keys (never the contents) for reports."""
-    _put(s3, bucket, object_key(bundle.annex_name, WORKER_CONFIG), cloud_worker_config(bundle))
+    put_piece(s3, bucket, object_key(bundle.annex_name, WORKER_CONFIG), cloud_worker_config(bundle))
     upload_lease(s3, bucket, bundle)
     return [object_key(bundle.annex_name, p) for p in (WORKER_CONFIG, LEASE_CONFIG, TOKEN)]
+
+
+def upload_install_scripts(s3: Any, bucket: str, annex: str) -> list[str]:
+    """The worker install script and its shared part, for workers on an image without
+    HTCondor (the boot script runs them before anything else); returns the keys."""
+    keys = []
+    for name in (COMMON, ROLE_SCRIPTS["worker"]):
+        keys.append(object_key(annex, f"{INSTALL_FOLDER}{name}"))
+        put_piece(s3, bucket, keys[-1], script_text(name))
+    return keys

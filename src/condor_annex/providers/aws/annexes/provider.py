@@ -6,6 +6,12 @@ an annex of any size takes a constant number of API calls: a few IAM calls for t
 annex's role, three S3 puts, and ONE RunInstances (on-demand) or ONE CreateFleet of type
 instant (spot). Launch requests carry a ClientToken derived from the request, so a
 retried call never launches twice.
+
+The user may add to a launch, never take away: a key pair, security groups next to the
+setup's, user data run after the boot script (userdata.py), configuration files for the
+workers (configdir.py), and a classic spot fleet config's types, weights and prices
+(spotfleetconfig.py). With no image given, workers use the region's Amazon Linux 2023
+and install HTCondor at boot (stockimage.py).
 """
 
 from __future__ import annotations
@@ -25,13 +31,22 @@ from condor_annex.model import AnnexRecord, AnnexRequest
 from condor_annex.providers.aws.account.setuprecord import SetupRecord
 from condor_annex.providers.aws.annexes import instances as ec2x
 from condor_annex.providers.aws.annexes.bootscript import boot_script
-from condor_annex.providers.aws.annexes.bundleupload import upload_bundle, upload_lease
+from condor_annex.providers.aws.annexes.bundleupload import (
+    upload_bundle,
+    upload_install_scripts,
+    upload_lease,
+)
+from condor_annex.providers.aws.annexes.configdir import ConfigFile, upload_config_files
+from condor_annex.providers.aws.annexes.launchchecks import check_key_pair, check_network
 from condor_annex.providers.aws.annexes.prices import (
     CostEstimate,
     InstanceUsage,
     estimated_cost,
     price_table,
 )
+from condor_annex.providers.aws.annexes.spotfleetconfig import SpotFleetPlan, spot_options
+from condor_annex.providers.aws.annexes.stockimage import StockImages, stock_images
+from condor_annex.providers.aws.annexes.userdata import UserPart, worker_user_data
 from condor_annex.providers.aws.annexes.workeridentity import (
     AnnexIdentity,
     check_policy,
@@ -111,6 +126,11 @@ class AwsProvider:
         tags: dict[str, str] | None = None,
         *,
         instance_policies: Sequence[str] = (),
+        key_name: str = "",
+        security_groups: Sequence[str] = (),
+        user_data: Sequence[UserPart] = (),
+        config_files: Sequence[ConfigFile] = (),
+        fleet: SpotFleetPlan | None = None,
         tcp_forwarding_host: str = "",
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
@@ -127,6 +147,15 @@ class AwsProvider:
         self.instance_types = list(instance_types or [instance_type])
         self.tags = _check_tags(tags or {})
         self.instance_policies = tuple(instance_policies)
+        self.key_name = key_name
+        self.security_groups = tuple(
+            g for g in security_groups if g != setup_record.security_group_id
+        )
+        self.user_data = tuple(user_data)
+        self.config_files = tuple(config_files)
+        self.fleet = fleet
+        # The region's Amazon Linux 2023 per instance type, when no image was given.
+        self.stock: StockImages | None = None
         self.tcp_forwarding_host = tcp_forwarding_host
         self.sleep = sleep
         self.clock = clock
@@ -145,12 +174,20 @@ class AwsProvider:
     # -- creating --------------------------------------------------------------------------
     def describe(self, request: AnnexRequest) -> str:
         """The classic question, plus where and the most it can cost at list prices."""
-        if self.spot:
+        prices = price_table().prices
+        if self.fleet is not None:
+            kinds = ", ".join(
+                f"{t} (weight {self.fleet.weight_of(t):g})" for t in self.instance_types
+            )
+            what = f"{request.count} spot slots ({kinds})"
+            # Per slot: an instance of weight w gives w slots.
+            worst = max(prices.get(t, 0.0) / self.fleet.weight_of(t) for t in self.instance_types)
+        elif self.spot:
             what = f"{request.count} spot instances ({', '.join(self.instance_types)})"
-            worst = max(price_table().prices.get(t, 0.0) for t in self.instance_types)
+            worst = max(prices.get(t, 0.0) for t in self.instance_types)
         else:
             what = f"{request.count} {self.instance_type} on-demand instances"
-            worst = price_table().prices.get(self.instance_type, 0.0)
+            worst = prices.get(self.instance_type, 0.0)
         text = (
             f"Will request {what} in {self.region} for {_hours(request.lease_seconds)}. "
             f"Each instance will terminate after being idle for {_hours(request.idle_seconds)}."
@@ -158,13 +195,44 @@ class AwsProvider:
         if worst:
             bound = worst * request.count * request.lease_seconds / 3600
             text += f" At most about ${bound:.2f} at on-demand list prices."
-        return text
+        notes = [f"Note: spot fleet config: {n}." for n in (self.fleet.notes if self.fleet else ())]
+        if self.stock is not None:
+            notes.append(self.stock.note(self.region))
+        return "\n".join([text, *notes])
+
+    def _types_without_image(self) -> list[str]:
+        """The instance types that take the annex's image (a fleet config may name its own)."""
+        if self.fleet is not None:
+            return list(
+                dict.fromkeys(o.instance_type for o in self.fleet.overrides if not o.image_id)
+            )
+        return list(self.instance_types) if self.spot else [self.instance_type]
+
+    def image_for(self, instance_type: str) -> str:
+        if self.image_id:
+            return self.image_id
+        if self.stock is None or instance_type not in self.stock.by_type:
+            raise UsageError("no image given; use --image AMI or ANNEX_DEFAULT_ODI_IMAGE_ID")
+        return self.stock.by_type[instance_type]
 
     @aws_errors
     def prepare(self, request: AnnexRequest) -> None:
         if request.count < 1:
             raise UsageError(f"count {request.count} is below 1")
-        ec2x.check_image(self.client("ec2"), self.image_id)
+        ec2 = self.client("ec2")
+        needed = self._types_without_image()
+        images = set(self.fleet.image_ids if self.fleet else ())
+        if self.image_id or not needed:
+            images.add(self.image_id)
+        else:
+            self.stock = stock_images(ec2, self.client("ssm"), needed)
+            images |= set(self.stock.by_type.values())
+        for image in sorted(i for i in images if i):
+            ec2x.check_image(ec2, image)
+        if self.key_name:
+            check_key_pair(ec2, self.key_name)
+        subnets = self.fleet.subnet_ids if self.fleet else []
+        check_network(ec2, self.setup.security_group_id, self.security_groups, subnets)
         for arn in self.instance_policies:
             check_policy(self.client("iam"), arn)
 
@@ -174,8 +242,8 @@ class AwsProvider:
     ) -> list[Observation]:
         if count < 1:
             raise UsageError(f"count {count} is below 1")
-        if not self.image_id:
-            raise UsageError("no image given; use --image AMI or ANNEX_DEFAULT_ODI_IMAGE_ID")
+        for instance_type in self._types_without_image():
+            self.image_for(instance_type)  # prepare found every image, or this says so
         try:
             launched = self._launch(annex, bundle, count)
         except BaseException:
@@ -199,10 +267,21 @@ class AwsProvider:
             self.setup.worker_policy_arn,
             self.instance_policies,
         )
-        upload_bundle(self.client("s3"), self.setup.bucket, bundle)
-        user_data = boot_script(
-            annex.name, self.setup.bucket, self.region, self.tcp_forwarding_host
+        s3 = self.client("s3")
+        upload_bundle(s3, self.setup.bucket, bundle)
+        if self.config_files:
+            upload_config_files(s3, self.setup.bucket, annex.name, self.config_files)
+        if self.stock is not None:
+            upload_install_scripts(s3, self.setup.bucket, annex.name)
+        script = boot_script(
+            annex.name,
+            self.setup.bucket,
+            self.region,
+            self.tcp_forwarding_host,
+            install_htcondor=self.stock is not None,
+            extra_config=bool(self.config_files),
         )
+        user_data = worker_user_data(script, self.user_data)
         tags = ec2x.annex_tags(annex.name, annex.lease_end, bundle.collector, self.tags)
         if self.spot:
             return self._launch_fleet(annex, identity, user_data, tags, count)
@@ -239,13 +318,13 @@ class AwsProvider:
         self,
         annex: AnnexRecord,
         identity: AnnexIdentity,
-        user_data: str,
+        user_data: bytes,
         tags: list[dict],
         count: int,
     ) -> list[tuple[str, str]]:
         token = ec2x.client_token(annex.name, annex.created_at, count, "run-instances")
-        params = {
-            "ImageId": self.image_id,
+        params: dict[str, Any] = {
+            "ImageId": self.image_for(self.instance_type),
             "InstanceType": self.instance_type,
             "MinCount": count,
             "MaxCount": count,
@@ -264,6 +343,7 @@ class AwsProvider:
             ],
             # The same on every attempt: EC2 returns the first launch instead of a second.
             "ClientToken": token,
+            **self._access(),
         }
 
         def launch(_attempt: int) -> list[tuple[str, str]]:
@@ -275,15 +355,34 @@ class AwsProvider:
         result: list[tuple[str, str]] = self._retrying(launch)
         return result
 
+    def _access(self) -> dict[str, Any]:
+        """The key pair and extra security groups, as launch parameters (the groups with
+        the setup's own first: given at all, they replace the template's)."""
+        access: dict[str, Any] = {}
+        if self.key_name:
+            access["KeyName"] = self.key_name
+        if self.security_groups:
+            access["SecurityGroupIds"] = [self.setup.security_group_id, *self.security_groups]
+        return access
+
+    def _fleet_overrides(self) -> list[dict[str, Any]]:
+        if self.fleet is not None:
+            return [
+                o.request(o.image_id or self.image_for(o.instance_type))
+                for o in self.fleet.overrides
+            ]
+        return [{"InstanceType": t, "ImageId": self.image_for(t)} for t in self.instance_types]
+
     def _launch_fleet(
         self,
         annex: AnnexRecord,
         identity: AnnexIdentity,
-        user_data: str,
+        user_data: bytes,
         tags: list[dict],
         count: int,
     ) -> list[tuple[str, str]]:
-        """One instant CreateFleet over all instance types, capacity-optimized.
+        """One instant CreateFleet over all instance types, capacity-optimized (or as a
+        spot fleet config says).
 
         A fleet cannot take user data or a profile directly, so they go into a new
         version of the setup's launch template (based on its default, so IMDSv2, the
@@ -296,9 +395,11 @@ class AwsProvider:
             VersionDescription=f"condor-annex annex {annex.name}"[:255],
             ClientToken=ec2x.client_token(annex.name, annex.created_at, count, "lt-version"),
             LaunchTemplateData={
-                "ImageId": self.image_id,
+                **(self.fleet.template_data if self.fleet else {}),
+                **self._access(),
+                "ImageId": self._fleet_overrides()[0]["ImageId"],
                 "IamInstanceProfile": {"Arn": identity.profile_arn},
-                "UserData": base64.b64encode(user_data.encode()).decode(),
+                "UserData": base64.b64encode(user_data).decode(),
                 "MetadataOptions": METADATA_OPTIONS,
                 "TagSpecifications": [
                     {"ResourceType": "instance", "Tags": tags},
@@ -321,20 +422,14 @@ class AwsProvider:
                     "TotalTargetCapacity": count,
                     "DefaultTargetCapacityType": "spot",
                 },
-                SpotOptions={
-                    "AllocationStrategy": "capacity-optimized",
-                    "InstanceInterruptionBehavior": "terminate",
-                },
+                SpotOptions=spot_options(self.fleet),
                 LaunchTemplateConfigs=[
                     {
                         "LaunchTemplateSpecification": {
                             "LaunchTemplateId": self.setup.launch_template_id,
                             "Version": str(version),
                         },
-                        "Overrides": [
-                            {"InstanceType": t, "ImageId": self.image_id}
-                            for t in self.instance_types
-                        ],
+                        "Overrides": self._fleet_overrides(),
                     }
                 ],
                 TagSpecifications=[
@@ -436,4 +531,3 @@ class AwsProvider:
         tag = [{"Key": TAG_LEASE_END, "Value": ec2x.lease_tag(annex.lease_end)}]
         for batch in ec2x.batches(ids):
             ec2.create_tags(Resources=batch, Tags=tag)
-

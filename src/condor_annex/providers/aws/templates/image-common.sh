@@ -198,6 +198,7 @@ htcondor_version() {  # e.g. 24.0.3; empty when HTCondor is not installed
 # -- AWS tools -------------------------------------------------------------------------------
 install_aws_cli() {
     step "installing the AWS CLI"
+    command -v aws >/dev/null 2>&1 && return 0  # Amazon Linux 2023 comes with it
     if pkg_install awscli; then
         return 0
     fi
@@ -267,6 +268,7 @@ install_base() {
     detect_os
     step "installing the basic tools"
     pkg_refresh
+    prepare_amazon_linux
     pkg_install ca-certificates || say "WARNING: ca-certificates could not be installed"
     # Only when missing: Amazon Linux's curl-minimal conflicts with the curl package.
     command -v curl >/dev/null 2>&1 || pkg_install curl || die "cannot install curl"
@@ -289,6 +291,19 @@ install_firewall() {
     pkg_install iptables || pkg_install nftables || true
     command -v iptables >/dev/null 2>&1 || command -v nft >/dev/null 2>&1 ||
         die "neither iptables nor nftables could be installed; the metadata block needs one"
+}
+
+# -- Amazon Linux 2023 ---------------------------------------------------------------------
+# Workers without a baked image boot the region's Amazon Linux 2023 and run this script at
+# boot. It is in the RHEL family here (dnf; official_repo_rhel takes HTCondor's own amzn2023
+# repository, with no EPEL). What differs is only this: Amazon Linux 2 is refused (too
+# old for HTCondor's current series), and the iptables command (the boot script keeps
+# jobs off the metadata service with it) comes in iptables-nft.
+prepare_amazon_linux() {
+    [ "$OS_ID" = amzn ] || return 0
+    [ "$OS_MAJOR" = 2023 ] || die "Amazon Linux $OS_MAJOR is not supported; use Amazon Linux 2023"
+    command -v iptables >/dev/null 2>&1 || pkg_install iptables-nft ||
+        say "WARNING: iptables-nft could not be installed"
 }
 
 # -- extras ------------------------------------------------------------------------------

@@ -30,6 +30,8 @@ ANNEX_BUCKET={{bucket}}
 ANNEX_PREFIX={{prefix}}
 ANNEX_REGION={{region}}
 ANNEX_TCP_FORWARDING_HOST={{tcp_forwarding_host}}  # "", "public-ipv4" or a host name
+ANNEX_INSTALL_HTCONDOR={{install_htcondor}}  # 1: no image was baked; install HTCondor
+ANNEX_EXTRA_CONFIG={{extra_config}}  # 1: the annex has -config-dir files
 
 # -- settings: fixed here, nothing is read from the environment or a file. The tests run
 # a copy with these lines replaced (tests/aws/bootvariant.py), never this script.
@@ -189,6 +191,38 @@ forwarding_config() {
     echo "TCP_FORWARDING_HOST = $host"
 }
 
+# -- no baked image: HTCondor from the annex's own copy of the install script ----------
+install_htcondor() {
+    [ "$ANNEX_INSTALL_HTCONDOR" = 1 ] || return 0
+    command -v condor_master >/dev/null 2>&1 && return 0
+    local dir
+    dir=$(mktemp -d)
+    log "installing HTCondor at boot (minutes; annex image build bakes an image)"
+    if ! fetch install/image-common.sh "$dir/image-common.sh" ||
+        ! fetch install/install-worker.sh "$dir/install-worker.sh"; then
+        die "cannot fetch the install scripts"
+    fi
+    bash "$dir/install-worker.sh" >&2 || die "installing HTCondor failed"
+    rm -rf "$dir"
+}
+
+# -- -config-dir: the annex's configuration files, read after worker.config -------------
+install_extra_config() {
+    [ "$ANNEX_EXTRA_CONFIG" = 1 ] || return 0
+    local dir="$CONFIG_DIR/config.d" list name
+    list=$(mktemp)
+    fetch config.d.list "$list" || die "cannot fetch the annex's config.d.list"
+    rm -rf "$dir" && mkdir -p "$dir"
+    while IFS= read -r name; do
+        case $name in "" | .* | *[!A-Za-z0-9._-]*) die "bad config file name '$name'" ;; esac
+        fetch "config.d/$name" "$dir/$name" || die "cannot fetch config.d/$name"
+        chmod 644 "$dir/$name"
+    done <"$list"
+    rm -f "$list"
+    echo "LOCAL_CONFIG_DIR = $dir" >>"$CONFIG_DIR/worker.config"
+    log "installed the annex's configuration files in $dir"
+}
+
 # -- the supervisor
 on_spot_notice() {
     local startd
@@ -259,6 +293,7 @@ stop_image_condor() {
 # -- boot
 boot() {
     command -v curl >/dev/null 2>&1 || die "curl is not installed; the image needs it"
+    install_htcondor
     command -v condor_master >/dev/null 2>&1 || die "HTCondor is not installed on the image"
     mkdir -p "$STATE_DIR"
     local instance_id fetched blocked
@@ -276,6 +311,7 @@ boot() {
     fetch_all "$fetched" ||
         die "cannot fetch s3://$ANNEX_BUCKET/$ANNEX_PREFIX (ended lease, or no instance role?)"
     install_config "$fetched" "$instance_id"
+    install_extra_config
     rm -rf "$fetched"
     log "configuration installed in $CONDOR_CONFIG"
     stop_image_condor
