@@ -15,23 +15,30 @@ from condor_annex.providers.aws.annexes.bootscript import boot_script
 from condor_annex.providers.aws.annexes.bundleupload import object_key, put_piece, upload_bundle
 from condor_annex.providers.aws.annexes.configdir import ConfigFile, upload_config_files
 
+from .bootvariant import boot_variant
 from .imds import imds_server  # noqa: F401 - the imds fixture
 from .test_provider import annex, bundle
 from .test_provider_bootscript import _stop, boot_env, fake_tools, run_boot, wait_until
 
 
-def start(tmp_path: Path, env: dict[str, str], script: str) -> Any:
+def start(tmp_path: Path, imds: str, s3: str, script: str) -> Any:
+    """The rendered user data, as the tests' copy with the stand-ins' addresses and paths
+    in its settings block (bootvariant.py), run with the stand-in tools on PATH."""
     path = tmp_path / "user-data.sh"
-    path.write_text(script)
-    return run_boot(
-        path,
-        env,
-        HOME=str(tmp_path),
-        AWS_EC2_METADATA_DISABLED="true",
-        ANNEX_LOCAL_DIR=str(tmp_path / "local"),
-        ANNEX_POWEROFF="0",
-        ANNEX_POLL_SECONDS="0.2",
+    path.write_text(
+        boot_variant(
+            script,
+            IMDS=imds,
+            S3_ENDPOINT=s3,
+            CONFIG_DIR=str(tmp_path / "etc"),
+            STATE_DIR=str(tmp_path / "run"),
+            LOCAL_DIR_OVERRIDE=str(tmp_path / "local"),
+            POWEROFF="0",
+            POLL_SECONDS="0.2",
+        )
     )
+    env = boot_env(tmp_path, with_tools=True)
+    return run_boot(path, env, HOME=str(tmp_path), AWS_EC2_METADATA_DISABLED="true")
 
 
 def stop(tmp_path: Path) -> None:
@@ -51,9 +58,11 @@ def test_config_dir_files_are_installed_and_read_after_worker_config(
     upload_config_files(s3, objects_allowed.bucket, "cfg", files)
     (tmp_path / "out").mkdir()
     fake_tools(tmp_path / "bin", tmp_path / "out")
-    env = boot_env(tmp_path, imds, aws_env, with_tools=True)
     proc = start(
-        tmp_path, env, boot_script("cfg", objects_allowed.bucket, "us-east-1", extra_config=True)
+        tmp_path,
+        imds,
+        aws_env,
+        boot_script("cfg", objects_allowed.bucket, "us-east-1", extra_config=True),
     )
     try:
         assert proc.returncode == 0, proc.stderr
@@ -78,9 +87,11 @@ def test_a_tampered_file_list_cannot_write_outside_the_config_dir(
     put_piece(s3, objects_allowed.bucket, object_key("evil", "config.d.list"), "../../escape\n")
     (tmp_path / "out").mkdir()
     fake_tools(tmp_path / "bin", tmp_path / "out")
-    env = boot_env(tmp_path, imds, aws_env, with_tools=True)
     proc = start(
-        tmp_path, env, boot_script("evil", objects_allowed.bucket, "us-east-1", extra_config=True)
+        tmp_path,
+        imds,
+        aws_env,
+        boot_script("evil", objects_allowed.bucket, "us-east-1", extra_config=True),
     )
     assert proc.returncode == 1
     assert "bad config file name '../../escape'" in proc.stderr
@@ -104,10 +115,10 @@ def test_no_htcondor_on_the_image_installs_it_at_boot_first(
         s3, objects_allowed.bucket, object_key("stock", "install/install-worker.sh"), installer
     )
     put_piece(s3, objects_allowed.bucket, object_key("stock", "install/image-common.sh"), "true\n")
-    env = boot_env(tmp_path, imds, aws_env, with_tools=True)  # tmp/bin: empty until installed
+    # tmp/bin: empty until installed
     assert not (tmp_path / "bin").exists()
     script = boot_script("stock", objects_allowed.bucket, "us-east-1", install_htcondor=True)
-    proc = start(tmp_path, env, script)
+    proc = start(tmp_path, imds, aws_env, script)
     try:
         assert proc.returncode == 0, proc.stderr
         assert "installing HTCondor at boot" in proc.stderr
@@ -122,7 +133,7 @@ def test_no_htcondor_on_the_image_installs_it_at_boot_first(
     put_piece(
         s3, objects_allowed.bucket, object_key("stock", "install/install-worker.sh"), "exit 9\n"
     )
-    proc = start(tmp_path, env, script)
+    proc = start(tmp_path, imds, aws_env, script)
     try:
         assert proc.returncode == 0, proc.stderr
         assert "installing HTCondor at boot" not in proc.stderr
