@@ -139,7 +139,9 @@ def test_worker_config_values_land_on_their_lines() -> None:
     assert "NUM_CPUS = 4" in lines
     assert "MEMORY = 2048" in lines
     assert 'AnnexName = "demo"' in lines
-    assert "MASTER_NAME = demo-1" in lines
+    # INSTANCE@ANNEX: the collector ties the name to the annex token that sent the ad.
+    assert "MASTER_NAME = demo-1@demo" in lines
+    assert "STARTD_NAME = demo-1@demo" in lines
     assert "STARTD_NOCLAIM_SHUTDOWN = 600" in lines
     assert "AnnexIdleTimeout = 600" in lines
     assert "NETWORK_INTERFACE = 127.0.0.1" in lines
