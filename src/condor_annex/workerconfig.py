@@ -15,7 +15,13 @@ from condor_annex.templates import render
 
 @dataclass(frozen=True)
 class WorkerBundle:
-    """Everything a worker of one annex needs, the same for all its workers."""
+    """Everything a worker of one annex needs, the same for all its workers (an elastic
+    annex makes one per launch, with that launch's shape).
+
+    `cpus`/`memory_mb` of 0 leave them to HTCondor's detection (a cloud instance of
+    whichever type a fleet chose). `partitionable` makes the worker one partitionable
+    slot, as elastic annexes need; plain annexes keep HTCondor's default slots.
+    """
 
     annex_name: str
     collector: str
@@ -27,6 +33,7 @@ class WorkerBundle:
     memory_mb: int
     token: str  # secret: written 0600, never printed
     owners: tuple[str, ...] = ()  # whose jobs may run; empty: anyone's
+    partitionable: bool = False
 
     def __repr__(self) -> str:  # keep the token out of logs and tracebacks
         return f"WorkerBundle(annex_name={self.annex_name!r}, collector={self.collector!r})"
@@ -52,8 +59,9 @@ def worker_config(
         instance_id=instance_id,
         uid_domain=bundle.uid_domain,
         annex_domain=bundle.annex_domain,
-        cpus=bundle.cpus,
-        memory_mb=bundle.memory_mb,
+        cpus=bundle.cpus or "$(DETECTED_CPUS_LIMIT)",
+        memory_mb=bundle.memory_mb or "$(DETECTED_MEMORY)",
+        partitionable=bundle.partitionable,
         annex_name=bundle.annex_name,
         idle_seconds=bundle.idle_seconds,
         update_interval=update_interval,
