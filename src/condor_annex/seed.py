@@ -16,6 +16,7 @@ from __future__ import annotations
 import secrets
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -40,6 +41,8 @@ class SeedLayout:
     hook_dir: Path
     annex_domain: str
     systemd_dir: Path | None = None  # None: HTCondor is not started by systemd here
+    # The elastic annex controller the master runs (None: none, as on the local pool).
+    autoscaler: Autoscaler | None = None
 
     @property
     def role_config(self) -> Path:
@@ -56,6 +59,23 @@ class SeedLayout:
     @property
     def signing_key(self) -> Path:
         return self.password_dir / SIGNING_KEY
+
+
+@dataclass(frozen=True)
+class Autoscaler:
+    """The controller as a daemon of the seed's master: this Python, its module, and the
+    state home it serves (where `annex` on the seed keeps its annexes)."""
+
+    python: Path
+    home: Path
+
+    @classmethod
+    def here(cls, home: Path) -> Autoscaler:
+        return cls(Path(sys.executable), home)
+
+    def args(self) -> str:
+        log = "$(LOG)/AnnexAutoscalerLog"  # the master expands $(LOG)
+        return f"-m condor_annex.autoscale.daemon {self.home} --stay --log {log}"
 
 
 @dataclass
@@ -96,12 +116,16 @@ def configure_seed(layout: SeedLayout) -> SeedReport:
     else:
         write_secret(layout.signing_key, secrets.token_urlsafe(48))
         report.changed.append(f"a new signing key {layout.signing_key}")
+    controller = layout.autoscaler
     role = render(
         "seed-role.config",
         password_dir=layout.password_dir,
         token_dir=layout.token_dir,
         annex_domain=layout.annex_domain,
         forwarding_config=layout.forwarding_config,
+        autoscaler="" if controller is None else controller.python,
+        autoscaler_args="" if controller is None else controller.args(),
+        annex_home="" if controller is None else controller.home,
     )
     _write_if_different(layout.role_config, role, 0o644, report)
     _write_if_different(layout.hook, hook_source(), 0o755, report)
