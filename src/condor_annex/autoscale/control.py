@@ -158,8 +158,10 @@ class Controller:
         if state.pending is not None:
             self._guard(name, lambda: parts.launcher.resume(parts.bundle()))
 
-        points = observe.execute_points(collector, name)
+        # In this order: a worker that joins between the two looks is then seen with its
+        # room (in the slots, still starting in the record), never as gone.
         in_pool = {s.instance_id for s in poolquery.annex_slots(collector, name)}
+        points = observe.execute_points(collector, name)
         api._refresh(name, in_pool)
         self._report_lost(name, parts.catalogue)
         parts.releaser.finish(wait=min(LONGEST_FINISH_WAIT, elastic.interval_s / 2))

@@ -9,8 +9,10 @@ renews it once half its lifetime has passed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import htcondor2
@@ -24,6 +26,24 @@ TOKEN_NAME = "condor"  # noqa: S105 - a file name, not a secret
 
 def token_dir(home: Path) -> Path:
     return home / "autoscaler" / "tokens.d"
+
+
+@contextlib.contextmanager
+def acting_as_daemon(pool: PoolAccess, home: Path) -> Iterator[None]:
+    """For a moment (a command such as `annex off` withdrawing the controller's ad), act
+    as the daemon identity, then as before."""
+    names = ("_CONDOR_SEC_TOKEN_DIRECTORY", "_CONDOR_SEC_CLIENT_AUTHENTICATION_METHODS")
+    saved = {name: os.environ.get(name) for name in names}
+    connect_as_daemon(pool, home)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        htcondor2.reload_config()
 
 
 def connect_as_daemon(pool: PoolAccess, home: Path) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from condor_annex.autoscale import view as views
+from condor_annex.autoscale.identity import acting_as_daemon
 from condor_annex.autoscale.state import ControllerState
 from condor_annex.autoscale.supervisor import ensure_supervisor
 from condor_annex.waiting import wait_for
@@ -63,5 +64,5 @@ def stop(api: Annexes, name: str, collector: str | None, wait: float) -> None:
     with contextlib.suppress(TimeoutError):
         wait_for(settled, wait, "the controller's launch in progress", interval=0.5)
     if collector and state.elastic:
-        with contextlib.suppress(Exception):  # the ad expires by itself anyway
-            views.withdraw(collector, name)
+        with contextlib.suppress(Exception), acting_as_daemon(api.pool, api.store.home):
+            views.withdraw(collector, name)  # best effort: the ad expires by itself anyway
