@@ -104,11 +104,13 @@ class LocalCatalogue:
         found, missing = [], []
         for worker_id in request_ids(request_id, launch.count):
             worker = LocalWorker(self.provider.store.workers_dir, worker_id, "")
+            if worker.dir.exists() and not worker.was_started():
+                worker.remove()  # half made by a launcher that was killed: make it again
             if not worker.dir.exists():
                 missing.append(worker_id)
             elif worker.adopt():
                 found.append(started(worker, data))
-            else:  # reserved, or started and already gone: never started again
+            else:  # started once and gone since: never started again
                 found.append(Observation(worker_id, Seen.ENDED, address=worker.address))
         shaped = replace(bundle, cpus=worker_type.cpus, memory_mb=worker_type.memory_mb)
         fresh = self.provider.start_workers(shaped, missing) if missing else []
