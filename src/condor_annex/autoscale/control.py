@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from condor_annex.api import Annexes
 
 Log = Callable[[str], None]
-PLAIN_INTERVAL = 30.0  # how often a plain annex's budget is checked
+PLAIN_INTERVAL = 10.0  # how often a plain annex's budget is checked
 LONGEST_FINISH_WAIT = 10.0  # seconds a step waits for released workers to leave
 
 
