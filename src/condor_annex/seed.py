@@ -3,7 +3,9 @@
 One function, `configure_seed`, used by `annex seed configure` on a real installation
 and by the local pool for itself, so the local tests exercise exactly what a cloud seed
 gets. It writes:
-  - the seed role config (templates/seed-role.config) into the config directory;
+  - the seed role config (templates/seed-role.config) into the config directory, and
+    where the master can run the tool, its elastic annex controller as a daemon
+    (templates/seed-autoscaler.config);
   - the pool's token signing key, once (a re-run keeps it, so issued tokens stay valid);
   - the start-up hook (templates/seed-forwarding.sh) that sets TCP_FORWARDING_HOST from
     the instance metadata at every boot, and, where systemd runs HTCondor, a drop-in
@@ -26,6 +28,7 @@ from condor_annex.templates import render
 
 ROLE_FILE = "50-condor-annex-seed.config"
 FORWARDING_FILE = "51-condor-annex-forwarding.config"
+AUTOSCALER_FILE = "52-condor-annex-autoscaler.config"
 HOOK_NAME = "condor-annex-seed-forwarding"
 SIGNING_KEY = "POOL"
 SYSTEMD_DROP_IN = Path("condor.service.d") / "50-condor-annex-seed.conf"
@@ -47,6 +50,10 @@ class SeedLayout:
     @property
     def role_config(self) -> Path:
         return self.config_dir / ROLE_FILE
+
+    @property
+    def autoscaler_config(self) -> Path:
+        return self.config_dir / AUTOSCALER_FILE
 
     @property
     def forwarding_config(self) -> Path:
@@ -101,6 +108,24 @@ def _write_if_different(path: Path, text: str, mode: int, report: SeedReport) ->
     report.changed.append(str(path))
 
 
+def _write_autoscaler(layout: SeedLayout, report: SeedReport) -> None:
+    """The controller's daemon entry (after the role: it adds to its DAEMON_LIST), or
+    none, removing one an earlier run wrote."""
+    controller = layout.autoscaler
+    if controller is None:
+        if layout.autoscaler_config.is_file():
+            layout.autoscaler_config.unlink()
+            report.changed.append(f"{layout.autoscaler_config} (removed)")
+        return
+    entry = render(
+        "seed-autoscaler.config",
+        program=controller.python,
+        args=controller.args(),
+        annex_home=controller.home,
+    )
+    _write_if_different(layout.autoscaler_config, entry, 0o644, report)
+
+
 def hook_source() -> str:
     return resources.files("condor_annex").joinpath("templates", "seed-forwarding.sh").read_text()
 
@@ -116,18 +141,15 @@ def configure_seed(layout: SeedLayout) -> SeedReport:
     else:
         write_secret(layout.signing_key, secrets.token_urlsafe(48))
         report.changed.append(f"a new signing key {layout.signing_key}")
-    controller = layout.autoscaler
     role = render(
         "seed-role.config",
         password_dir=layout.password_dir,
         token_dir=layout.token_dir,
         annex_domain=layout.annex_domain,
         forwarding_config=layout.forwarding_config,
-        autoscaler="" if controller is None else controller.python,
-        autoscaler_args="" if controller is None else controller.args(),
-        annex_home="" if controller is None else controller.home,
     )
     _write_if_different(layout.role_config, role, 0o644, report)
+    _write_autoscaler(layout, report)
     _write_if_different(layout.hook, hook_source(), 0o755, report)
     if layout.systemd_dir is not None:
         drop_in = (

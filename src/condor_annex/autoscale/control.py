@@ -52,6 +52,19 @@ class Parts:
     bundle: Callable[[], WorkerBundle]
 
 
+def taken_away(record: AnnexRecord, state: ControllerState) -> list[WorkerRecord]:
+    """Workers that ended while their lease held with nobody ending them (the controller
+    did not release them, `off` did not end them): the provider took them away."""
+    return [
+        w
+        for w in record.workers
+        if w.state == WorkerState.GONE
+        and w.gone_reason == GoneReason.EXITED
+        and w.id not in state.releasing
+        and w.id not in state.lost
+    ]
+
+
 class Controller:
     def __init__(self, api: Annexes, log: Log) -> None:
         self.api = api
@@ -269,14 +282,7 @@ class Controller:
         with self.api.store.editing(name) as record:
             state = ControllerState.of(record)
             assert state is not None
-            taken = [
-                w
-                for w in record.workers
-                if w.state == WorkerState.GONE
-                and w.gone_reason == GoneReason.EXITED
-                and w.id not in state.releasing
-                and w.id not in state.lost
-            ]
+            taken = taken_away(record, state)
             state.lost += [w.id for w in taken]
             state.save(record)
         if taken:
