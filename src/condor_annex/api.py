@@ -377,7 +377,8 @@ class Annexes:
 
     def renew(self, name: str, lease_seconds: int) -> AnnexRecord:
         record = self._refresh(name)
-        if not record.live_workers:
+        elastic = bool(record.autoscale and record.autoscale.get("policy"))
+        if not record.live_workers and not elastic:  # an elastic one may be at zero
             raise UsageError(f"annex {name!r} has no live workers; create a new one instead")
         if lease_seconds < record.idle_seconds:
             raise UsageError(
@@ -392,7 +393,8 @@ class Annexes:
         provider = cast(Renewable, self.provider(record=record))
         info = self._connected_pool()
         record.lease_end = time.time() + lease_seconds
-        provider.set_lease(record, self._bundle(record, info))
+        if record.live_workers:
+            provider.set_lease(record, self._bundle(record, info))
         with self.store.editing(name) as saved:
             saved.lease_end = record.lease_end
         return saved

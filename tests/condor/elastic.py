@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import classad2
 import psutil
+import pytest
 from tests.condor.jobs import USER
 
 from condor_annex import Annexes, poolquery
@@ -108,8 +110,11 @@ def autoscaler_ads(annexes: Annexes) -> list[classad2.ClassAd]:
     return [classad2.parseOne(block) for block in out.split("\n\n") if block.strip()]
 
 
-def show_controller_log(home: Path) -> None:
-    """The controller's log, for a failing test's report (pytest shows what was printed)."""
+@pytest.fixture
+def controller_log(home: Path) -> Iterator[None]:
+    """After the test, the controller's log, for a failing test's report (pytest shows
+    what a failing test printed). Test modules use it with pytest.mark.usefixtures."""
+    yield
     log = home / "autoscaler.log"
     if log.is_file():
         print(log.read_text()[-20000:])

@@ -4,18 +4,17 @@ one no shape can run (in `annex status` and in its ClassAd), and goes back to ze
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from tests.condor.elastic import (
     autoscaler_ads,
+    controller_log,  # noqa: F401 - the fixture
     finished,
     jobs,
     live,
     negotiate_often,
     record,
-    show_controller_log,
     state,
     submit_shaped,
     wait_view,
@@ -24,11 +23,8 @@ from tests.condor.elastic import (
 from condor_annex import Annexes
 from condor_annex.waiting import wait_for
 
+pytestmark = pytest.mark.usefixtures("controller_log")
 
-@pytest.fixture(autouse=True)
-def _controller_log(home: Path) -> Iterator[None]:
-    yield
-    show_controller_log(home)
 
 SHAPES = "1x512M@0.01,2x1536M@0.03"
 IDLE, INTERVAL = 20, 5
@@ -89,6 +85,7 @@ def test_grows_from_zero_to_what_the_jobs_need_and_back(
     # the few seconds the provider takes to end a released worker).
     wait_for(lambda: not live(annexes, "el"), IDLE + INTERVAL + ENDING + 30, "zero workers", 0.5)
     zero_after = max(w.ended_at or 0 for w in record(annexes, "el").workers) - last_end
+    print(f"back to zero workers {zero_after:.1f} s after the last job ended")
     assert zero_after <= IDLE + INTERVAL + ENDING, zero_after
     assert {w.gone_reason for w in record(annexes, "el").workers} == {"exited"}
 

@@ -4,17 +4,16 @@ made with `annex create --budget`, drain and end once it is spent."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from tests.condor.elastic import (
+    controller_log,  # noqa: F401 - the fixture
     finished,
     jobs,
     live,
     negotiate_often,
     record,
-    show_controller_log,
     state,
     submit_shaped,
     wait_view,
@@ -23,11 +22,7 @@ from tests.condor.elastic import (
 from condor_annex import Annexes, spending
 from condor_annex.waiting import wait_for
 
-
-@pytest.fixture(autouse=True)
-def _controller_log(home: Path) -> Iterator[None]:
-    yield
-    show_controller_log(home)
+pytestmark = pytest.mark.usefixtures("controller_log")
 
 
 def test_a_cost_cap_that_allows_two_workers_never_runs_more(

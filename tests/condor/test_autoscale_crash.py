@@ -8,17 +8,16 @@ import math
 import os
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
 import pytest
 from tests.condor.elastic import (
+    controller_log,  # noqa: F401 - the fixture
     controller_pid,
     jobs,
     negotiate_often,
     record,
-    show_controller_log,
     state,
     submit_shaped,
     wait_view,
@@ -29,11 +28,7 @@ from condor_annex.waiting import wait_for
 
 JOBS = 6
 
-
-@pytest.fixture(autouse=True)
-def _controller_log(home: Path) -> Iterator[None]:
-    yield
-    show_controller_log(home)
+pytestmark = pytest.mark.usefixtures("controller_log")
 
 
 def _mid_launch(annexes: Annexes) -> str | None:
