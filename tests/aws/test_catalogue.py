@@ -300,3 +300,11 @@ def test_a_spot_interruption_is_replaced_with_another_type(
     launch_all(cat, record, plan_for(cat, record, jobs=1), "spot-2")
     (replacement,) = [w for w in record.live_workers if w.id not in before]
     assert replacement.data["type"] != lost_type and replacement.data["spot"] is True
+
+    # An interruption notice: the worker drains itself (its slot says Draining) while it
+    # still runs; the controller takes that as taken away too, and once only.
+    state.lost.append(victim.id)
+    notice = taken_away(record, state, draining=[replacement.id])
+    assert [w.id for w in notice] == [replacement.id]
+    cat.lost(record, notice)
+    assert cat.worker_types() == []  # both offerings avoided for a while

@@ -14,7 +14,7 @@ Nothing here names a provider; the catalogue capability does the provider's part
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -52,16 +52,22 @@ class Parts:
     bundle: Callable[[], WorkerBundle]
 
 
-def taken_away(record: AnnexRecord, state: ControllerState) -> list[WorkerRecord]:
-    """Workers that ended while their lease held with nobody ending them (the controller
-    did not release them, `off` did not end them): the provider took them away."""
+def taken_away(
+    record: AnnexRecord, state: ControllerState, draining: Collection[str] = ()
+) -> list[WorkerRecord]:
+    """Workers the provider is taking away: ended while their lease held with nobody
+    ending them (the controller did not release them, `off` did not end them), or live
+    and draining without the controller having asked (a worker drains itself on a spot
+    interruption or rebalance notice). Each is reported once."""
     return [
         w
         for w in record.workers
-        if w.state == WorkerState.GONE
-        and w.gone_reason == GoneReason.EXITED
-        and w.id not in state.releasing
+        if w.id not in state.releasing
         and w.id not in state.lost
+        and (
+            (w.state == WorkerState.GONE and w.gone_reason == GoneReason.EXITED)
+            or (w.alive and w.id in draining)
+        )
     ]
 
 
@@ -176,7 +182,8 @@ class Controller:
         in_pool = {s.instance_id for s in poolquery.annex_slots(collector, name)}
         points = observe.execute_points(collector, name)
         api._refresh(name, in_pool)
-        self._report_lost(name, parts.catalogue)
+        draining = [i for i, p in points.items() if p.draining]
+        self._report_lost(name, parts.catalogue, draining)
         parts.releaser.finish(wait=min(LONGEST_FINISH_WAIT, elastic.interval_s / 2))
 
         record = api.store.load_annex(name)
@@ -276,17 +283,17 @@ class Controller:
 
         return type_of
 
-    def _report_lost(self, name: str, catalogue: Catalogue) -> None:
-        """Workers that ended before their lease with nobody ending them were taken away
-        (a spot interruption): the catalogue avoids their offering for a while."""
+    def _report_lost(self, name: str, catalogue: Catalogue, draining: list[str]) -> None:
+        """Workers taken away (a spot interruption): the catalogue avoids their offering
+        for a while; the plan no longer counts their room, so it replaces them."""
         with self.api.store.editing(name) as record:
             state = ControllerState.of(record)
             assert state is not None
-            taken = taken_away(record, state)
+            taken = taken_away(record, state, draining)
             state.lost += [w.id for w in taken]
             state.save(record)
         if taken:
-            self.log(f"{name}: lost {', '.join(w.id for w in taken)} before their lease")
+            self.log(f"{name}: taken away before their lease: {', '.join(w.id for w in taken)}")
             catalogue.lost(record, taken)
 
     def _save_view(self, name: str, view: dict[str, Any]) -> None:
