@@ -88,7 +88,7 @@ def _job_refs(ad: classad2.ClassAd) -> set[str]:
         if attribute in ad:
             for ref in ad.externalRefs(ad.lookup(attribute)):
                 scope, _, name = ref.rpartition(".")
-                if scope.upper() in ("", "MY"):
+                if name and scope.upper() in ("", "MY"):
                     refs.add(name)
     return refs
 
