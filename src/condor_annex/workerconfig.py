@@ -34,6 +34,11 @@ class WorkerBundle:
     token: str  # secret: written 0600, never printed
     owners: tuple[str, ...] = ()  # whose jobs may run; empty: anyone's
     partitionable: bool = False
+    # For its first `reserve_seconds` in the pool the worker starts only jobs for which
+    # this ClassAd expression (over TARGET, the job) holds: the jobs it was launched for,
+    # so that HTCondor's matchmaking does not hand its room to jobs planned elsewhere.
+    reserve: str = ""
+    reserve_seconds: int = 0
 
     def __repr__(self) -> str:  # keep the token out of logs and tracebacks
         return f"WorkerBundle(annex_name={self.annex_name!r}, collector={self.collector!r})"
@@ -66,15 +71,24 @@ def worker_config(
         idle_seconds=bundle.idle_seconds,
         update_interval=update_interval,
         family_session=family_session,
-        start=start_expression(bundle.owners),
+        start=worker_start(bundle),
     )
 
 
 def start_expression(owners: tuple[str, ...]) -> str:
-    """The startd's START: every job, or only the owners' (names are validated words)."""
+    """The annex's START: every job, or only the owners' (names are validated words)."""
     if not owners:
         return "True"
     return f'stringListMember(TARGET.Owner, "{",".join(owners)}")'
+
+
+def worker_start(bundle: WorkerBundle) -> str:
+    """The worker's START: the annex's, and while a reservation lasts, only its jobs."""
+    start = start_expression(bundle.owners)
+    if not bundle.reserve:
+        return start
+    since = f"(time() - MY.DaemonStartTime > {bundle.reserve_seconds})"
+    return f"({start}) && (({bundle.reserve}) || {since})"
 
 
 def lease_config(lease_end: float) -> str:

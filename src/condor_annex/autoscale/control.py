@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,14 +23,14 @@ from condor_annex import observe, poolquery, spending
 from condor_annex.autoscale import view as views
 from condor_annex.autoscale.creating import restored_options
 from condor_annex.autoscale.identity import connect_as_daemon
-from condor_annex.autoscale.launching import SHAPE, Launcher, elastic_bundle
+from condor_annex.autoscale.launching import SHAPE, Launcher, elastic_bundle, reservation
 from condor_annex.autoscale.releasing import Releaser
 from condor_annex.autoscale.state import ControllerState, ElasticPolicy, policy_of
 from condor_annex.errors import AnnexError
 from condor_annex.interfaces import Catalogue
 from condor_annex.lifecycle import GoneReason, WorkerState
 from condor_annex.model import AnnexRecord, WorkerRecord
-from condor_annex.planning import Matcher, Plan, Policy, WorkerType, plan
+from condor_annex.planning import IdleAutocluster, Matcher, Plan, Policy, WorkerType, plan
 from condor_annex.planning.outcome import jobs_text
 from condor_annex.workerconfig import WorkerBundle
 
@@ -40,6 +40,9 @@ if TYPE_CHECKING:
 Log = Callable[[str], None]
 PLAIN_INTERVAL = 10.0  # how often a plain annex's budget is checked
 LONGEST_FINISH_WAIT = 10.0  # seconds a step waits for released workers to leave
+# How long a new worker holds its room for the jobs it was launched for.
+RESERVE_INTERVALS = 3
+MIN_RESERVE_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class Parts:
     launcher: Launcher
     releaser: Releaser
     bundle: Callable[[], WorkerBundle]
+    interval_s: int
 
 
 def taken_away(
@@ -163,6 +167,7 @@ class Controller:
             Launcher(api.store, name, provider, catalogue, self.log),
             Releaser(api.store, name, provider, info.collector, tool, self.log),
             bundle,
+            elastic.interval_s,
         )
 
     def _elastic_resume(self, name: str, elastic: ElasticPolicy, info: Any) -> None:
@@ -201,7 +206,7 @@ class Controller:
         decided = plan(
             demand, supply, types, policy, now, spend.spent_usd or 0.0, self._matcher(name, policy)
         )
-        self._act(name, decided, parts, points)
+        self._act(name, decided, parts, points, demand)
 
         record = api.store.load_annex(name)
         state = ControllerState.of(record)
@@ -221,7 +226,12 @@ class Controller:
         return float(elastic.interval_s)
 
     def _act(
-        self, name: str, decided: Plan, parts: Parts, points: dict[str, observe.ExecutePoint]
+        self,
+        name: str,
+        decided: Plan,
+        parts: Parts,
+        points: dict[str, observe.ExecutePoint],
+        demand: list[IdleAutocluster],
     ) -> None:
         launcher, releaser = parts.launcher, parts.releaser
         self._explain(name, decided)
@@ -236,8 +246,13 @@ class Controller:
             self._guard(name, lambda: releaser.drain(joined, "budget spent"))
             self._guard(name, lambda: releaser.end_now(waiting, GoneReason.OFF))
             return
+        requests = {ac.id: ac.request for ac in demand}
+        hold = max(MIN_RESERVE_SECONDS, RESERVE_INTERVALS * parts.interval_s)
         for launch in decided.launches:
-            self._guard(name, lambda launch=launch: launcher.start(launch, parts.bundle()))
+            reserved = replace(
+                parts.bundle(), reserve=reservation(launch, requests), reserve_seconds=hold
+            )
+            self._guard(name, lambda launch=launch, b=reserved: launcher.start(launch, b))
         released = [r.worker_id for r in decided.releases]
         self._guard(name, lambda: releaser.release(released, "the plan does not need it"))
         if released:  # end them in this step: unclaimed startds leave within a second

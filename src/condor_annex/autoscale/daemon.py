@@ -70,7 +70,7 @@ def run(home: Path, stay: bool) -> int:
         (home / PID).write_text(str(os.getpid()))
         signal.signal(signal.SIGTERM, _stop)
         try:
-            return _loop(home, stay)
+            return _loop(home, stay, lock.fileno())
         except Stop:
             log("stopped (SIGTERM)")
             return 0
@@ -78,7 +78,16 @@ def run(home: Path, stay: bool) -> int:
             (home / PID).unlink(missing_ok=True)
 
 
-def _loop(home: Path, stay: bool) -> int:
+def _still_ours(home: Path, locked: int) -> bool:
+    """The state home is still the one this process locked (not removed, nor removed and
+    made again for another pool, whose own controller then holds a fresh lock file)."""
+    try:
+        return os.stat(home / LOCK).st_ino == os.fstat(locked).st_ino
+    except FileNotFoundError:
+        return False
+
+
+def _loop(home: Path, stay: bool, locked: int) -> int:
     from condor_annex.api import Annexes
     from condor_annex.autoscale.control import Controller
 
@@ -88,6 +97,9 @@ def _loop(home: Path, stay: bool) -> int:
     idle_since: float | None = None
     log(f"controller running for {home} (pid {os.getpid()})")
     while True:
+        if not _still_ours(home, locked):
+            log("the state home is gone or replaced; exiting")
+            return 0
         names = watched(api.store)
         if names:
             idle_since = None

@@ -2,20 +2,24 @@
 twice: the request id is written to the record before the provider is asked, the
 provider's launch is idempotent per request id, and a restarted controller finishes a
 launch it finds written but not done by asking again with the same id.
+
+New workers hold their room for the jobs they were launched for during their first
+intervals in the pool (`reservation`): Kubernetes nominates a node to the pods it was
+made for in the same way.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
 from condor_annex.autoscale.state import ControllerState
 from condor_annex.interfaces import Catalogue, Observation, Provider
 from condor_annex.lifecycle import GoneReason
-from condor_annex.planning import Launch, WorkerType
+from condor_annex.planning import Launch, Resources, WorkerType
 from condor_annex.settle import mark_ended, settle
 from condor_annex.store import Store
 from condor_annex.workerconfig import WorkerBundle
@@ -39,6 +43,22 @@ def launch_of(data: dict[str, Any]) -> Launch:
     chosen = WorkerType(**data["type"])
     others = tuple(WorkerType(**t) for t in data.get("alternatives", []))
     return Launch(chosen, int(data["count"]), others or (chosen,), tuple(data["for"].items()))
+
+
+def reservation(launch: Launch, requests: Mapping[str, Resources]) -> str:
+    """The jobs a launch is for, as a START condition: at least as large as the smallest
+    of them (HTCondor would otherwise give a new large worker to small jobs that a small
+    worker was launched for, and leave the large jobs waiting)."""
+    wanted = [requests[ac] for ac, _jobs in launch.for_autoclusters if ac in requests]
+    if not wanted:
+        return ""
+    parts = [f"TARGET.RequestCpus >= {min(r.cpus for r in wanted)}"]
+    memory, gpus = min(r.memory_mb for r in wanted), min(r.gpus for r in wanted)
+    if memory:
+        parts.append(f"TARGET.RequestMemory >= {memory}")
+    if gpus:
+        parts.append(f"TARGET.RequestGPUs >= {gpus}")
+    return " && ".join(parts)
 
 
 def elastic_bundle(bundle: WorkerBundle, backstop_idle_s: int) -> WorkerBundle:

@@ -10,6 +10,7 @@ whose spot instances were taken away are left out for a while (offerings.py).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -101,7 +102,10 @@ class AwsCatalogue:
     def launch(
         self, annex: AnnexRecord, bundle: WorkerBundle, launch: Launch, request_id: str
     ) -> list[Observation]:
-        result = create_fleet(self.provider, annex, bundle, launch, request_id)
+        # An annex's cloud workers share one configuration (in its bucket), so a launch's
+        # reservation for its own jobs cannot ride along: the next launch's would replace it.
+        shared = replace(bundle, reserve="", reserve_seconds=0)
+        result = create_fleet(self.provider, annex, shared, launch, request_id)
         if result.no_capacity:
             self.offerings.avoid(offering(n, launch.type.spot) for n in result.no_capacity)
         if not result.observations:
