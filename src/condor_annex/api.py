@@ -18,8 +18,11 @@ from pathlib import Path
 from typing import Any, cast
 
 from condor_annex import poolquery
+from condor_annex.autoscale.creating import ElasticRequest, autoscale_part, create_elastic
+from condor_annex.autoscale.supervision import ensure_controller
+from condor_annex.autoscale.supervision import stop as stop_controller
 from condor_annex.errors import AnnexError, Cancelled, UsageError
-from condor_annex.interfaces import Account, Context, LeaseReaper, Provider, Renewable
+from condor_annex.interfaces import Account, Catalogue, Context, LeaseReaper, Provider, Renewable
 from condor_annex.lifecycle import GoneReason
 from condor_annex.model import AnnexRecord, AnnexRequest
 from condor_annex.names import validate_pool_address
@@ -163,10 +166,12 @@ class Annexes:
         cpus: int = 1,
         memory_mb: int = 1024,
         owners: Sequence[str] = (),
+        budget_usd: float | None = None,
     ) -> AnnexRequest:
         """An AnnexRequest with this installation's defaults and maximum filled in."""
         return AnnexRequest(
             owners=tuple(owners),
+            budget_usd=budget_usd,
             name=name,
             count=count,
             lease_seconds=lease_seconds or self.settings.lease_seconds,
@@ -220,20 +225,16 @@ class Annexes:
         chosen = self.provider(provider)
         self._refuse_foreign_options(chosen.name)
         chosen.prepare(request)
-        info = self._connected_pool()
-        if self.store.has_annex(request.name):
-            self._refuse_if_live(self._refresh(request.name))
-        collector = pool_address or info.collector
-        if not chosen.same_host and collector.split(":")[0] in LOOPBACK_NAMES:
-            say(
-                f"Warning: workers of provider {chosen.name} cannot reach the pool at "
-                f"{collector}; give --pool-address with the seed's public name."
-            )
+        price = self._plain_price(chosen.name, request)
+        info, collector = self._pool_for(request.name, chosen, pool_address, say)
         summary = chosen.describe(request)
         say(summary)
         if confirm is not None and not confirm(summary):
             raise Cancelled("nothing was started")
         record = AnnexRecord.from_request(request, chosen.name, chosen.location)
+        record.price_per_hour = price
+        if request.budget_usd is not None:
+            record.autoscale = autoscale_part()  # the controller keeps the budget
         with self.store.lock(record.name):
             if self.store.has_annex(record.name):  # another create may have won meanwhile
                 self._refuse_if_live(self.store.load_annex(record.name))
@@ -251,7 +252,64 @@ class Annexes:
         with self.store.editing(record.name) as saved:
             saved.provider_data.update(record.provider_data)  # what the provider noted
             settle(saved, seen, time.time(), chosen.timing)
+        if saved.autoscale is not None:
+            ensure_controller(self, say)
         return saved
+
+    def _plain_price(self, provider: str, request: AnnexRequest) -> float | None:
+        """The price of one worker as requested, where the provider knows it; a budget
+        cannot be kept without one, so then it is refused before anything starts."""
+        price = None
+        if registry.supports(provider, "catalogue"):
+            price = self.catalogue(provider).plain_price(request)
+        if request.budget_usd is not None and price is None:
+            raise UsageError(
+                f"provider {provider} knows no price for workers of {request.cpus} CPUs and "
+                f"{request.memory_mb} MB, so it cannot keep --budget; price them with its "
+                "options (see annex create --help) or leave --budget out"
+            )
+        return price
+
+    def catalogue(self, provider: str, location: str = "") -> Catalogue:
+        """The provider's worker types and prices (elastic annexes), or a one-line error."""
+        found: Catalogue = registry.capability(
+            provider, "catalogue", self.context, self.options.get(provider, {}), location
+        )
+        return found
+
+    def autoscale(
+        self,
+        request: ElasticRequest,
+        provider: str | None = None,
+        confirm: Confirm | None = None,
+        say: Say = _quiet,
+    ) -> AnnexRecord:
+        """Create an elastic annex: zero workers now; its controller grows and shrinks it.
+        Every check runs before anything is created."""
+        return create_elastic(self, request, provider, confirm, say)
+
+    def _pool_for(
+        self, name: str, chosen: Provider, pool_address: str | None, say: Say
+    ) -> tuple[PoolAddress, str]:
+        """The running pool and the collector as the new annex's workers reach it; an annex
+        of this name that is still live is refused."""
+        info = self._connected_pool()
+        if self.store.has_annex(name):
+            self._refuse_if_live(self._refresh(name))
+        collector = pool_address or info.collector
+        if not chosen.same_host and collector.split(":")[0] in LOOPBACK_NAMES:
+            say(
+                f"Warning: workers of provider {chosen.name} cannot reach the pool at "
+                f"{collector}; give --pool-address with the seed's public name."
+            )
+        return info, collector
+
+    def use_options(self, provider: str, options: Mapping[str, Any]) -> None:
+        """Act with these options of the provider from now on (a controller stepping
+        annexes made with different ones)."""
+        if self.options.get(provider) != dict(options):
+            self.options[provider] = dict(options)
+            self._providers = {k: v for k, v in self._providers.items() if k[0] != provider}
 
     @staticmethod
     def _refuse_if_live(existing: AnnexRecord) -> None:
@@ -329,7 +387,8 @@ class Annexes:
 
     def renew(self, name: str, lease_seconds: int) -> AnnexRecord:
         record = self._refresh(name)
-        if not record.live_workers:
+        elastic = bool(record.autoscale and record.autoscale.get("policy"))
+        if not record.live_workers and not elastic:  # an elastic one may be at zero
             raise UsageError(f"annex {name!r} has no live workers; create a new one instead")
         if lease_seconds < record.idle_seconds:
             raise UsageError(
@@ -344,7 +403,8 @@ class Annexes:
         provider = cast(Renewable, self.provider(record=record))
         info = self._connected_pool()
         record.lease_end = time.time() + lease_seconds
-        provider.set_lease(record, self._bundle(record, info, renewal=True))
+        if record.live_workers:
+            provider.set_lease(record, self._bundle(record, info, renewal=True))
         with self.store.editing(name) as saved:
             saved.lease_end = record.lease_end
         return saved
@@ -363,6 +423,9 @@ class Annexes:
         with self.store.editing(name) as record:
             record.off_requested = True
         provider = self.provider(record=record)
+        if record.autoscale is not None:
+            stop_controller(self, name, self._collector_if_up(), wait=30.0)
+            record = self._refresh(name)
         in_pool: set[str] = set()
         collector = self._collector_if_up() if record.live_workers else None
         if collector:

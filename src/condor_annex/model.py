@@ -24,6 +24,8 @@ class AnnexRequest:
     max_count: int = 50
     # Only these users' jobs run on the annex; empty: any job of the pool.
     owners: tuple[str, ...] = ()
+    # Dollars the annex may spend in all; once spent, it drains and ends. None: no limit.
+    budget_usd: float | None = None
 
     def __post_init__(self) -> None:
         validate_name(self.name)
@@ -47,6 +49,8 @@ class AnnexRequest:
             raise UsageError(f"cpus {self.cpus} is below 1")
         if self.memory_mb < 64:
             raise UsageError(f"memory {self.memory_mb}M is below 64M")
+        if self.budget_usd is not None and self.budget_usd <= 0:
+            raise UsageError(f"budget ${self.budget_usd:g} is not above 0; give a positive one")
 
 
 @dataclass
@@ -90,6 +94,14 @@ class AnnexRecord:
     owners: list[str] = field(default_factory=list)
     # Per-annex provider data, opaque to the core (what later commands need to find it).
     provider_data: dict[str, Any] = field(default_factory=dict)
+    # Dollars the annex may spend in all (None: no limit), and the nominal price of one
+    # worker of a plain annex (None: unknown or free); elastic workers carry their own.
+    budget_usd: float | None = None
+    price_per_hour: float | None = None
+    # The controller's part (elastic annexes, and any annex with a budget): its policy and
+    # what it decided, persisted so a restarted controller picks up where it stopped. The
+    # shape is condor_annex.autoscale.state's; None: no controller watches this annex.
+    autoscale: dict[str, Any] | None = None
 
     @classmethod
     def from_request(
@@ -107,6 +119,7 @@ class AnnexRecord:
             cpus=request.cpus,
             memory_mb=request.memory_mb,
             created_at=now,
+            budget_usd=request.budget_usd,
         )
 
     @property

@@ -3,7 +3,9 @@
 One function, `configure_seed`, used by `annex seed configure` on a real installation
 and by the local pool for itself, so the local tests exercise exactly what a cloud seed
 gets. It writes:
-  - the seed role config (templates/seed-role.config) into the config directory;
+  - the seed role config (templates/seed-role.config) into the config directory, and
+    where the master can run the tool, its elastic annex controller as a daemon
+    (templates/seed-autoscaler.config);
   - the pool's token signing key, once (a re-run keeps it, so issued tokens stay valid);
   - the start-up hook (templates/seed-forwarding.sh) that, at every boot, blocks the
     instance metadata service for every local user but root and condor (failing, so
@@ -18,6 +20,7 @@ from __future__ import annotations
 import secrets
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -28,6 +31,7 @@ from condor_annex.templates import render
 
 ROLE_FILE = "50-condor-annex-seed.config"
 FORWARDING_FILE = "51-condor-annex-forwarding.config"
+AUTOSCALER_FILE = "52-condor-annex-autoscaler.config"
 HOOK_NAME = "condor-annex-seed-forwarding"
 SIGNING_KEY = "POOL"
 SYSTEMD_DROP_IN = Path("condor.service.d") / "50-condor-annex-seed.conf"
@@ -44,10 +48,16 @@ class SeedLayout:
     hook_dir: Path
     annex_domain: str
     systemd_dir: Path | None = None  # None: HTCondor is not started by systemd here
+    # The elastic annex controller the master runs (None: none, as on the local pool).
+    autoscaler: Autoscaler | None = None
 
     @property
     def role_config(self) -> Path:
         return self.config_dir / ROLE_FILE
+
+    @property
+    def autoscaler_config(self) -> Path:
+        return self.config_dir / AUTOSCALER_FILE
 
     @property
     def forwarding_config(self) -> Path:
@@ -60,6 +70,23 @@ class SeedLayout:
     @property
     def signing_key(self) -> Path:
         return self.password_dir / SIGNING_KEY
+
+
+@dataclass(frozen=True)
+class Autoscaler:
+    """The controller as a daemon of the seed's master: this Python, its module, and the
+    state home it serves (where `annex` on the seed keeps its annexes)."""
+
+    python: Path
+    home: Path
+
+    @classmethod
+    def here(cls, home: Path) -> Autoscaler:
+        return cls(Path(sys.executable), home)
+
+    def args(self) -> str:
+        log = "$(LOG)/AnnexAutoscalerLog"  # the master expands $(LOG)
+        return f"-m condor_annex.autoscale.daemon {self.home} --stay --log {log}"
 
 
 @dataclass
@@ -97,6 +124,24 @@ def with_imds_block(script: str) -> str:
     return script.replace(IMDS_BLOCK_MARKER, _template("imds-block.sh").rstrip("\n"))
 
 
+def _write_autoscaler(layout: SeedLayout, report: SeedReport) -> None:
+    """The controller's daemon entry (after the role: it adds to its DAEMON_LIST), or
+    none, removing one an earlier run wrote."""
+    controller = layout.autoscaler
+    if controller is None:
+        if layout.autoscaler_config.is_file():
+            layout.autoscaler_config.unlink()
+            report.changed.append(f"{layout.autoscaler_config} (removed)")
+        return
+    entry = render(
+        "seed-autoscaler.config",
+        program=controller.python,
+        args=controller.args(),
+        annex_home=controller.home,
+    )
+    _write_if_different(layout.autoscaler_config, entry, 0o644, report)
+
+
 def hook_source() -> str:
     return with_imds_block(_template("seed-forwarding.sh"))
 
@@ -120,6 +165,7 @@ def configure_seed(layout: SeedLayout) -> SeedReport:
         forwarding_config=layout.forwarding_config,
     )
     _write_if_different(layout.role_config, role, 0o644, report)
+    _write_autoscaler(layout, report)
     _write_if_different(layout.hook, hook_source(), 0o755, report)
     if layout.systemd_dir is not None:
         drop_in = (

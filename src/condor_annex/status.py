@@ -11,6 +11,7 @@ from condor_annex.interfaces import Cost
 from condor_annex.lifecycle import WorkerState
 from condor_annex.model import AnnexRecord
 from condor_annex.poolquery import Slot
+from condor_annex.spending import spend
 
 
 @dataclass
@@ -38,6 +39,13 @@ class AnnexStatus:
     cost_note: str = ""
     # Why these figures are the last known ones and not fresh ("" when fresh).
     stale: str = ""
+    # Spend by the records' prices (None: no worker has a price), and the budget.
+    spent_usd: float | None = None
+    burn_per_hour: float | None = None
+    budget_usd: float | None = None
+    # An annex with a controller: what it last saw and decided (as its ClassAd shows it),
+    # and why it is done ("" while it watches the annex). None: no controller.
+    autoscaler: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -55,6 +63,7 @@ def annex_status(
     gone = [w for w in record.workers if not w.alive]
     in_pool = {s.instance_id for s in slots}
     claimed = sum(1 for s in slots if s.claimed)
+    spent = spend(record, now)
     return AnnexStatus(
         name=record.name,
         provider=record.provider,
@@ -76,4 +85,17 @@ def annex_status(
         cost_dollars=None if cost is None else cost.dollars,
         cost_note="" if cost is None else cost.line(),
         stale=stale,
+        spent_usd=spent.spent_usd,
+        burn_per_hour=spent.burn_per_hour,
+        budget_usd=record.budget_usd,
+        autoscaler=None if record.autoscale is None else controller_view(record.autoscale),
     )
+
+
+def controller_view(part: dict[str, Any]) -> dict[str, Any]:
+    """The controller's published view, with whether it is elastic and why it ended."""
+    view = dict(part.get("view") or {})
+    view["elastic"] = part.get("policy") is not None
+    view["ended"] = part.get("ended", "")
+    view["launches"] = list(part.get("launches", []))[-5:]
+    return view

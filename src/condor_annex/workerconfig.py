@@ -15,7 +15,13 @@ from condor_annex.templates import render
 
 @dataclass(frozen=True)
 class WorkerBundle:
-    """Everything a worker of one annex needs, the same for all its workers."""
+    """Everything a worker of one annex needs, the same for all its workers (an elastic
+    annex makes one per launch, with that launch's shape).
+
+    `cpus`/`memory_mb` of 0 leave them to HTCondor's detection (a cloud instance of
+    whichever type a fleet chose). `partitionable` makes the worker one partitionable
+    slot, as elastic annexes need; plain annexes keep HTCondor's default slots.
+    """
 
     annex_name: str
     collector: str
@@ -27,6 +33,12 @@ class WorkerBundle:
     memory_mb: int
     token: str  # secret: written 0600, never printed
     owners: tuple[str, ...] = ()  # whose jobs may run; empty: anyone's
+    partitionable: bool = False
+    # For its first `reserve_seconds` in the pool the worker starts only jobs for which
+    # this ClassAd expression (over TARGET, the job) holds: the jobs it was launched for,
+    # so that HTCondor's matchmaking does not hand its room to jobs planned elsewhere.
+    reserve: str = ""
+    reserve_seconds: int = 0
 
     def __repr__(self) -> str:  # keep the token out of logs and tracebacks
         return f"WorkerBundle(annex_name={self.annex_name!r}, collector={self.collector!r})"
@@ -52,21 +64,31 @@ def worker_config(
         instance_id=instance_id,
         uid_domain=bundle.uid_domain,
         annex_domain=bundle.annex_domain,
-        cpus=bundle.cpus,
-        memory_mb=bundle.memory_mb,
+        cpus=bundle.cpus or "$(DETECTED_CPUS_LIMIT)",
+        memory_mb=bundle.memory_mb or "$(DETECTED_MEMORY)",
+        partitionable=bundle.partitionable,
         annex_name=bundle.annex_name,
         idle_seconds=bundle.idle_seconds,
         update_interval=update_interval,
         family_session=family_session,
-        start=start_expression(bundle.owners),
+        start=worker_start(bundle),
     )
 
 
 def start_expression(owners: tuple[str, ...]) -> str:
-    """The startd's START: every job, or only the owners' (names are validated words)."""
+    """The annex's START: every job, or only the owners' (names are validated words)."""
     if not owners:
         return "True"
     return f'stringListMember(TARGET.Owner, "{",".join(owners)}")'
+
+
+def worker_start(bundle: WorkerBundle) -> str:
+    """The worker's START: the annex's, and while a reservation lasts, only its jobs."""
+    start = start_expression(bundle.owners)
+    if not bundle.reserve:
+        return start
+    since = f"(time() - MY.DaemonStartTime > {bundle.reserve_seconds})"
+    return f"({start}) && (({bundle.reserve}) || {since})"
 
 
 def lease_config(lease_end: float) -> str:

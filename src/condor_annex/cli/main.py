@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from condor_annex.cli.account import register as register_account_commands
+from condor_annex.cli.autoscale import register as register_autoscale_command
 from condor_annex.cli.params import DURATION, MEMORY, NAME_LIST
 from condor_annex.cli.prompt import confirm_or_refuse
 from condor_annex.cli.provideroptions import given, provider_options
@@ -138,6 +139,12 @@ def exec_(user: str | None, command: tuple[str, ...]) -> None:
     "--pool-address",
     help="HOST[:PORT] of the collector as workers reach it [default: the pool's own address].",
 )
+@click.option(
+    "--budget",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="USD",
+    help="Spend at most this in all; then the annex drains and ends.",
+)
 @provider_options(Scope.CREATE, Scope.LOCATION)
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 def create(
@@ -150,6 +157,7 @@ def create(
     owners: tuple[str, ...] | None,
     provider: str | None,
     pool_address: str | None,
+    budget: float | None,
     yes: bool,
     **options: Any,
 ) -> None:
@@ -158,7 +166,7 @@ def create(
     lease = duration or api.settings.lease_seconds
     if idle is None:
         idle = min(api.settings.idle_seconds, lease)
-    request = api.request(name, count, lease, idle, cpus, memory, owners or ())
+    request = api.request(name, count, lease, idle, cpus, memory, owners or (), budget)
     record = api.create(
         request, provider, confirm=confirm_or_refuse(yes), say=say, pool_address=pool_address
     )
@@ -221,6 +229,7 @@ def demo(jobs: int, workers: int, provider: str | None) -> None:
 
 
 register_account_commands(cli, say)
+register_autoscale_command(cli, say)
 register_seed_commands(cli, say)
 register_replay_command(cli, say)
 registry.add_commands(cli, say)

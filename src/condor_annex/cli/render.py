@@ -16,6 +16,7 @@ from rich.measure import Measurement
 from rich.table import Table
 
 from condor_annex.durations import format_duration
+from condor_annex.planning.outcome import jobs_text
 from condor_annex.status import AnnexStatus
 
 # (header, name in the one-block-per-annex layout). Short headers keep the table whole in
@@ -127,6 +128,8 @@ def print_status(statuses: Sequence[AnnexStatus], console: Console) -> None:
             console.print(f"[yellow]{escape(s.name)}:[/] {escape(s.stale)}", soft_wrap=wrap)
         if s.cost_note:
             console.print(f"{s.name}: cost {s.cost_note}", markup=False, soft_wrap=wrap)
+        for line in [spend_line(s), *autoscaler_lines(s)]:
+            console.print(f"{s.name}: {line}", markup=False, highlight=False, soft_wrap=wrap)
         if s.not_in_pool:
             console.print(
                 f"[yellow]{escape(s.name)}: {len(s.not_in_pool)} running but not in the pool:[/] "
@@ -134,3 +137,36 @@ def print_status(statuses: Sequence[AnnexStatus], console: Console) -> None:
                 highlight=False,
                 soft_wrap=wrap,
             )
+
+
+def spend_line(s: AnnexStatus) -> str:
+    """Spend so far and the burn rate, by the workers' prices (nominal for local shapes)."""
+    budget = "" if s.budget_usd is None else f" of a ${s.budget_usd:.2f} budget"
+    if s.spent_usd is None:
+        return f"spent: no price known{budget}"
+    return f"spent ${s.spent_usd:.4f}{budget}, burning ${s.burn_per_hour or 0:.4f}/h"
+
+
+def autoscaler_lines(s: AnnexStatus) -> list[str]:
+    """What the annex's controller last saw and decided, as its ClassAd shows it."""
+    view = s.autoscaler
+    if view is None:
+        return []
+    if view.get("ended"):
+        return [f"controller done: {view['ended']}"]
+    if not view.get("elastic"):
+        return ["controller: keeps the budget"]
+    if "updated_at" not in view:
+        return ["controller: starting"]
+    lines = [
+        f"controller: {view['idle_jobs']} idle jobs in {view['idle_autoclusters']} autoclusters "
+        f"({view['waiting_jobs']} held back by limits); {view['running_workers']} workers "
+        f"running, {view['in_flight_workers']} starting, {view['draining_workers']} leaving; "
+        f"{view['free_cpus']} CPUs free; {view['launched_workers']} launched in all"
+    ]
+    lines += [f"limit: {text}" for text in view.get("limits", [])]
+    lines += [
+        f"unmatchable: {u['autocluster']} ({jobs_text(u['jobs'])}): {u['why']}"
+        for u in view.get("unmatchable", [])
+    ]
+    return lines

@@ -70,7 +70,12 @@ def register(cli: click.Group, say: Say) -> None:
     ) -> None:
         """Write the seed role (idempotent; an existing signing key is kept)."""
         from condor_annex import seed as seedrole
+        from condor_annex import settings
+        from condor_annex.runtime import get_runtime
 
+        # The master runs the annex controller only where it can run this Python: not from
+        # the tool's private HTCondor root (the tool's own supervisor runs it there).
+        native = get_runtime().kind == "native"
         if not annex_domain:
             annex_domain = f"annex.{_from_config('UID_DOMAIN', '--annex-domain')}"
         layout = seedrole.SeedLayout(
@@ -80,6 +85,7 @@ def register(cli: click.Group, say: Say) -> None:
             hook_dir=hook_dir,
             annex_domain=annex_domain,
             systemd_dir=systemd_dir or seedrole.systemd_dir(),
+            autoscaler=seedrole.Autoscaler.here(settings.state_home()) if native else None,
         )
         try:
             report = seedrole.configure_seed(layout)

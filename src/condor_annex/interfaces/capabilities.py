@@ -4,7 +4,9 @@ the core and the CLI ask for a capability, never for a provider by name.
 - "renew":    its Provider also implements `Renewable` (a lease can be moved).
 - "account":  the package exports `open_account(context, options) -> Account`.
 - "reaper":   the package exports `open_reaper(context, options) -> LeaseReaper`.
-- "catalogue": the package exports `open_catalogue(context, options, location)`.
+- "catalogue": the package exports `open_catalogue(context, options, location)`, whose
+  `Catalogue` prices and starts workers for elastic annexes (and prices plain ones, so a
+  budget can be kept).
 - "commands": the package exports `add_commands(cli, say)`, adding its own commands.
 - "standalone": the package exports `open_standalone(context, options, say)`, a context
   manager that brings up on this machine whatever the provider needs for a demo (a local
@@ -13,12 +15,14 @@ the core and the CLI ask for a capability, never for a provider by name.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from condor_annex.model import AnnexRecord
+    from condor_annex.interfaces.observation import Observation
+    from condor_annex.model import AnnexRecord, AnnexRequest, WorkerRecord
     from condor_annex.planning.catalogue import WorkerType
+    from condor_annex.planning.outcome import Launch
     from condor_annex.workerconfig import WorkerBundle
 
 CAPABILITIES = ("renew", "account", "reaper", "catalogue", "commands", "standalone")
@@ -56,6 +60,38 @@ class LeaseReaper(Protocol):
 
 
 class Catalogue(Protocol):
+    """Worker types and prices, and starting one decision group of an elastic annex.
+
+    Workers a catalogue starts carry in their observation's `data` at least "type" (the
+    WorkerType's name), "spot" and "price_per_hour" (USD, what the worker costs while it
+    lives), so the core can price and shape them without asking again.
+    """
+
     def worker_types(self) -> list[WorkerType]:
-        """The worker types an elastic annex may start here, with shapes and prices."""
+        """The worker types an elastic annex may start here now, with shapes and prices
+        (offerings marked unavailable by `lost` or a capacity error left out)."""
+        ...
+
+    def plain_price(self, request: AnnexRequest) -> float | None:
+        """The hourly price of one worker of a plain annex as requested (None: unknown)."""
+        ...
+
+    def launch(
+        self, annex: AnnexRecord, bundle: WorkerBundle, launch: Launch, request_id: str
+    ) -> list[Observation]:
+        """Start one decision group: `launch.count` workers of `launch.type`, or of its
+        `alternatives` (price-ordered; on AWS one instant CreateFleet over them). The
+        bundle is the annex's, with cpus/memory 0 (the provider sets or detects them).
+
+        Idempotent per `request_id`: called again with the same id (a controller that was
+        killed mid-launch and restarted), it returns the workers that request started and
+        never starts more than `launch.count` for it in all. It may start fewer (capacity
+        ran out); it raises only when it started nothing, and leaves nothing behind then.
+        """
+        ...
+
+    def lost(self, annex: AnnexRecord, workers: Sequence[WorkerRecord]) -> None:
+        """These workers ended while their lease held and nobody ended them (a spot
+        interruption): avoid their offering for a while, so a replacement is another type
+        or zone."""
         ...

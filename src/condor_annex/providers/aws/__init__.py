@@ -16,7 +16,7 @@ from condor_annex.interfaces import Context, Option, Scope
 if TYPE_CHECKING:
     import click
 
-    from condor_annex.interfaces import Account, LeaseReaper, Provider
+    from condor_annex.interfaces import Account, Catalogue, LeaseReaper, Provider
 
 NAME = "aws"
 SUMMARY = "EC2 instances, on-demand or spot (needs 'annex setup' once per region)"
@@ -82,13 +82,19 @@ OPTIONS: tuple[Option, ...] = (
         scope=Scope.SETUP,
     ),
 )
-CAPABILITIES = frozenset({"renew", "account", "reaper", "commands"})
+CAPABILITIES = frozenset({"renew", "account", "reaper", "catalogue", "commands"})
 
 
 def open_provider(context: Context, options: Mapping[str, Any], location: str) -> Provider:
     from condor_annex.providers.aws.annexes.options import AwsOptions, aws_provider
 
     return aws_provider(AwsOptions.from_given(options), location or None)
+
+
+def open_catalogue(context: Context, options: Mapping[str, Any], location: str) -> Catalogue:
+    from condor_annex.providers.aws.annexes.catalogue import open_aws_catalogue
+
+    return open_aws_catalogue(options, location, context.state_dir(NAME))
 
 
 def open_account(context: Context, options: Mapping[str, Any]) -> Account:
@@ -137,6 +143,7 @@ __all__ = [  # noqa: RUF022 - the plug-in's exports, then the lazily loaded name
     "SUMMARY",
     "add_commands",
     "open_account",
+    "open_catalogue",
     "open_provider",
     "open_reaper",
     "AwsProvider",

@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from condor_annex.interfaces import Observation, Seen, Timing
 from condor_annex.lifecycle import GoneReason
@@ -78,35 +79,28 @@ class LocalProvider:
     def run_instances(
         self, annex: AnnexRecord, bundle: WorkerBundle, count: int
     ) -> list[Observation]:
+        ids = [f"local-{secrets.token_hex(4)}" for _ in range(count)]
+        return [started(w) for w in self.start_workers(bundle, ids)]
+
+    def start_workers(self, bundle: WorkerBundle, ids: Sequence[str]) -> list[LocalWorker]:
+        """Start one worker per id; on failure none of them is left behind."""
         runtime = get_runtime()
         runtime.share(self.store.home)
-        started: list[LocalWorker] = []
+        workers: list[LocalWorker] = []
         try:
-            for _ in range(count):
+            for worker_id in ids:
                 with self._addresses() as free:
-                    worker = LocalWorker(
-                        self.store.workers_dir, f"local-{secrets.token_hex(4)}", next(free)
-                    )
+                    worker = LocalWorker(self.store.workers_dir, worker_id, next(free))
                     worker.reserve()
-                started.append(worker)
+                workers.append(worker)
                 worker.write_files(runtime, bundle)
                 worker.start(runtime)
         except BaseException:
-            for worker in started:  # nothing half-made is left behind
+            for worker in workers:  # nothing half-made is left behind
                 worker.remove()
             raise
         ensure_reaper(self.store)
-        now = time.time()
-        return [
-            Observation(
-                id=w.id,
-                seen=Seen.STARTED,
-                address=w.address,
-                started_at=now,
-                data={"pid": w.pid, "pid_started": w.pid_started},
-            )
-            for w in started
-        ]
+        return workers
 
     def query_instances(self, annex: AnnexRecord) -> list[Observation]:
         return observe(self.store, annex, time.time())
@@ -124,6 +118,17 @@ class LocalProvider:
             worker = local_worker(self.store, record)
             worker.write_lease(bundle)
             worker.reconfigure()
+
+
+def started(worker: LocalWorker, data: dict[str, Any] | None = None) -> Observation:
+    """A worker just started (or found running), as the core records it."""
+    return Observation(
+        id=worker.id,
+        seen=Seen.STARTED,
+        address=worker.address,
+        started_at=time.time(),
+        data={"pid": worker.pid, "pid_started": worker.pid_started, **(data or {})},
+    )
 
 
 def local_worker(store: Store, record: WorkerRecord) -> LocalWorker:

@@ -78,6 +78,21 @@ class LocalWorker:
     def alive(self) -> bool:
         return processes.is_alive(self.pid, self.pid_started)
 
+    def was_started(self) -> bool:
+        """Whether `start` ever ran for this worker (its master's output file exists)."""
+        return (self.dir / "master.out").exists()
+
+    def adopt(self) -> bool:
+        """Find the running master of a worker whose pid was never recorded (its starter
+        was killed right after starting it); False when none runs."""
+        address = self.dir / ADDRESS_FILE
+        self.address = address.read_text().strip() if address.is_file() else ""
+        running = sorted(processes.tagged(tag(self.id)), key=lambda p: p.create_time())
+        if not running:
+            return False
+        self.pid, self.pid_started = running[0].pid, running[0].create_time()
+        return self.alive()
+
     def reconfigure(self) -> None:
         """SIGHUP is condor_master's reconfig: it rereads lease.config and tells the startd."""
         if self.alive() and self.pid:
