@@ -23,10 +23,7 @@ from condor_annex.interfaces import Observation, Seen
 from condor_annex.model import AnnexRecord
 from condor_annex.planning import Launch
 from condor_annex.providers.aws.annexes import instances as ec2x
-from condor_annex.providers.aws.annexes.bootscript import boot_script
-from condor_annex.providers.aws.annexes.bundleupload import upload_bundle
 from condor_annex.providers.aws.annexes.provider import METADATA_OPTIONS, AwsProvider
-from condor_annex.providers.aws.annexes.workeridentity import ensure_annex_identity
 from condor_annex.providers.aws.reaper import PAGE_SIZE, tag_dict
 from condor_annex.workerconfig import WorkerBundle
 
@@ -85,7 +82,7 @@ def launched_for(ec2: Any, annex: str, request_id: str) -> dict[str, list[str]]:
 
 
 def _template_version(
-    provider: AwsProvider, annex: AnnexRecord, profile_arn: str, user_data: str,
+    provider: AwsProvider, annex: AnnexRecord, profile_arn: str, user_data: bytes,
     tags: list[dict[str, str]], spot: bool, request_id: str,
 ) -> int:  # fmt: skip
     """A launch template version with this annex's user data and profile (a fleet takes
@@ -98,9 +95,9 @@ def _template_version(
         VersionDescription=f"condor-annex elastic annex {annex.name}"[:255],
         ClientToken=ec2x.client_token(annex.name, annex.created_at, 0, f"lt-{request_id}"),
         LaunchTemplateData={
-            "ImageId": provider.image_id,
+            "ImageId": provider.image_for(provider.instance_type),
             "IamInstanceProfile": {"Arn": profile_arn},
-            "UserData": base64.b64encode(user_data.encode()).decode(),
+            "UserData": base64.b64encode(user_data).decode(),
             "MetadataOptions": METADATA_OPTIONS,
             "TagSpecifications": [{"ResourceType": k, "Tags": tags} for k in kinds],
         },
@@ -120,18 +117,7 @@ def create_fleet(
     earlier = launched_for(ec2, annex.name, request_id)
     if earlier:
         return FleetResult(_observations(earlier, launch, request_id, now))
-    identity = ensure_annex_identity(
-        provider.client("iam"),
-        provider.region,
-        annex.name,
-        provider.setup.worker_policy_arn,
-        provider.instance_policies,
-    )
-    upload_bundle(provider.client("s3"), provider.setup.bucket, bundle)
-    user_data = boot_script(
-        annex.name, provider.setup.bucket, provider.region, provider.tcp_forwarding_host
-    )
-    tags = ec2x.annex_tags(annex.name, annex.lease_end, bundle.collector, provider.tags)
+    identity, user_data, tags = provider.launch_inputs(annex, bundle)
     tags.append({"Key": TAG_REQUEST, "Value": request_id})
     spot = launch.type.spot
     version = _template_version(
@@ -161,7 +147,11 @@ def create_fleet(
                         "Version": str(version),
                     },
                     "Overrides": [
-                        {"InstanceType": t.name, "ImageId": provider.image_id, "Priority": float(i)}
+                        {
+                            "InstanceType": t.name,
+                            "ImageId": provider.image_for(t.name),
+                            "Priority": float(i),
+                        }
                         for i, t in enumerate(launch.alternatives)
                     ],
                 }

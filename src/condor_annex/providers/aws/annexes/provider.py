@@ -260,6 +260,17 @@ class AwsProvider:
     def _launch(
         self, annex: AnnexRecord, bundle: WorkerBundle, count: int
     ) -> list[tuple[str, str]]:
+        identity, user_data, tags = self.launch_inputs(annex, bundle)
+        if self.spot:
+            return self._launch_fleet(annex, identity, user_data, tags, count)
+        return self._launch_on_demand(annex, identity, user_data, tags, count)
+
+    def launch_inputs(
+        self, annex: AnnexRecord, bundle: WorkerBundle
+    ) -> tuple[AnnexIdentity, bytes, list[dict]]:
+        """What every launch of the annex needs, made ready: its role, its objects, the
+        user data (boot script and the user's parts) and its tags. Plain and elastic
+        launches (fleet.py) both start from here."""
         identity = ensure_annex_identity(
             self.client("iam"),
             self.region,
@@ -283,9 +294,7 @@ class AwsProvider:
         )
         user_data = worker_user_data(script, self.user_data)
         tags = ec2x.annex_tags(annex.name, annex.lease_end, bundle.collector, self.tags)
-        if self.spot:
-            return self._launch_fleet(annex, identity, user_data, tags, count)
-        return self._launch_on_demand(annex, identity, user_data, tags, count)
+        return identity, user_data, tags
 
     def _undo_launch(self, annex: AnnexRecord) -> None:
         """Best effort, and never in the way of the error that made it necessary."""
