@@ -37,7 +37,7 @@ from condor_annex.secretfiles import write_secret
 from condor_annex.templates import read
 from condor_annex.waiting import wait_for
 from condor_annex.workerconfig import WorkerBundle, lease_config
-from time_to_capacity import BASE, SlotWatch, Timing, report
+from time_to_capacity import BASE, SlotWatch, Timing, measured, report
 
 LEASE_SECONDS = 900
 IDLE_SECONDS = 900
@@ -137,11 +137,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--count", type=int, default=4)
     args = parser.parse_args()
-    print(f"Slurm time to capacity: {args.repeat} rounds, {os.cpu_count()} CPUs", flush=True)
-    print("load average at start: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()), flush=True)
-    status = run(args.repeat, args.count)
-    print("load average at end:   {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
-    return status
+    return measured("Slurm time to capacity", lambda: run(args.repeat, args.count), args.repeat)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -264,9 +265,14 @@ def main() -> int:
     args = parser.parse_args()
     if args.experiment_no_python_plugins:
         trim_transfer_plugins()
-    print(f"time to capacity: {args.repeat} rounds, {os.cpu_count()} CPUs", flush=True)
+    return measured("time to capacity", lambda: run(args.repeat, args.count), args.repeat)
+
+
+def measured(title: str, measure: Callable[[], int], rounds: int) -> int:
+    """Run `measure` between lines that say the machine's load (timings depend on it)."""
+    print(f"{title}: {rounds} rounds, {os.cpu_count()} CPUs", flush=True)
     print("load average at start: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()), flush=True)
-    status = run(args.repeat, args.count)
+    status = measure()
     print("load average at end:   {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     return status
 
