@@ -56,6 +56,23 @@ READY_STATES = ("idle", "mix", "alloc")
 MUNGE_SOCKET = "/run/munge/munge.socket.2"
 
 
+RESERVED_PORTS = Path("/proc/sys/net/ipv4/ip_local_reserved_ports")
+
+
+def reserve_ports(ports: Sequence[int]) -> None:
+    """Keep Slurm's ports out of the kernel's ephemeral range: where that range starts low
+    (1024 here), any outgoing connection may take 6818 as its own port, and slurmd then
+    cannot listen on it ("Address already in use"). Best effort without the right to."""
+    try:
+        current = RESERVED_PORTS.read_text().strip()
+        taken = {part for part in current.split(",") if part}
+        wanted = taken | {str(port) for port in ports}
+        if wanted != taken:
+            RESERVED_PORTS.write_text(",".join(sorted(wanted)))
+    except OSError:
+        pass
+
+
 @dataclass(frozen=True)
 class Daemon:
     name: str  # the binary's name and its /proc/PID/comm
@@ -336,6 +353,7 @@ class LocalSlurm:
         return True
 
     def _check_ports(self) -> None:
+        reserve_ports((CTLD_PORT, SLURMD_PORT))
         for port in (CTLD_PORT, SLURMD_PORT):
             if _listening(port):
                 raise UsageError(
