@@ -12,6 +12,7 @@ import pytest
 from condor_annex.interfaces import Seen
 from condor_annex.lifecycle import GoneReason
 from condor_annex.providers.slurm import squeue
+from condor_annex.providers.slurm.localcluster import port_numbers
 from condor_annex.providers.slurm.partitions import slurm_seconds
 from condor_annex.providers.slurm.provider import GRACE_SECONDS, time_limit_minutes
 
@@ -63,3 +64,8 @@ def test_pilot_script_passes_shellcheck() -> None:
     script = resources.files("condor_annex.providers.slurm") / "templates" / "pilot.sh"
     proc = subprocess.run([shellcheck, str(script)], capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout
+
+
+def test_reserved_port_lists_are_read_with_their_ranges() -> None:
+    assert port_numbers("") == set()
+    assert port_numbers("22,6817-6818") == {22, 6817, 6818}

@@ -65,12 +65,19 @@ def reserve_ports(ports: Sequence[int]) -> None:
     cannot listen on it ("Address already in use"). Best effort without the right to."""
     try:
         current = RESERVED_PORTS.read_text().strip()
-        taken = {part for part in current.split(",") if part}
-        wanted = taken | {str(port) for port in ports}
-        if wanted != taken:
-            RESERVED_PORTS.write_text(",".join(sorted(wanted)))
+        if not set(ports) <= port_numbers(current):
+            RESERVED_PORTS.write_text(",".join(filter(None, [current, *map(str, ports)])))
     except OSError:
         pass
+
+
+def port_numbers(listing: str) -> set[int]:
+    """The ports of a kernel port list such as "22,6817-6818" (it writes ranges back)."""
+    ports: set[int] = set()
+    for part in filter(None, listing.split(",")):
+        low, _, high = part.partition("-")
+        ports.update(range(int(low), int(high or low) + 1))
+    return ports
 
 
 @dataclass(frozen=True)
