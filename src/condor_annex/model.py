@@ -104,9 +104,7 @@ class AnnexRecord:
     autoscale: dict[str, Any] | None = None
 
     @classmethod
-    def from_request(
-        cls, request: AnnexRequest, provider: str, location: str = ""
-    ) -> AnnexRecord:
+    def from_request(cls, request: AnnexRequest, provider: str, location: str = "") -> AnnexRecord:
         now = time.time()
         return cls(
             name=request.name,

@@ -37,7 +37,6 @@ def validate_owner(user: str) -> str:
     return user
 
 
-
 # A host name (DNS labels) or an IPv4 address, or an IPv6 address in brackets; then an
 # optional port. Nothing else: the value becomes a line of worker configuration.
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"

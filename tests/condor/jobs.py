@@ -54,6 +54,18 @@ def wait_running(annexes: Annexes, cluster: int, count: int = 1, timeout: float 
     )
 
 
+def wait_idle(annexes: Annexes, cluster: int, timeout: float = 60) -> list[classad2.ClassAd]:
+    """The cluster's jobs once all are idle again (an evicted job returns to the queue when
+    the schedd hears its shadow exit, which can trail the worker's leaving)."""
+    wait_for(
+        lambda: all(ad.get("JobStatus") == 1 for ad in queue(annexes, cluster)),
+        timeout,
+        f"jobs of cluster {cluster} to be idle again",
+        interval=0.5,
+    )
+    return queue(annexes, cluster)
+
+
 def wait_done(annexes: Annexes, cluster: int, timeout: float = 180) -> list[classad2.ClassAd]:
     wait_for(lambda: not queue(annexes, cluster), timeout, f"cluster {cluster} to finish", 1.0)
     return history(annexes, cluster)

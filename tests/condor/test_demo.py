@@ -5,19 +5,25 @@ from __future__ import annotations
 from pathlib import Path
 
 import psutil
+import pytest
 from tests.commands import run_command
 
 from condor_annex.processes import TAG_VARIABLE
+
+pytestmark = pytest.mark.machine  # looks for the demo's directories in /tmp
 
 
 def _annex_processes() -> list[int]:
     found = []
     for proc in psutil.process_iter():
         try:
-            tag = proc.environ().get(TAG_VARIABLE, "")
+            env = proc.environ()
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
             continue
-        if "condor-annex-demo-" in tag or tag.startswith("worker:"):
+        tag = env.get(TAG_VARIABLE, "")
+        # The demo's own: other tests' workers may run beside it (the suite is parallel).
+        ours = "condor-annex-demo-" in env.get("CONDOR_CONFIG", "")
+        if "condor-annex-demo-" in tag or (tag.startswith("worker:") and ours):
             found.append(proc.pid)
     return found
 

@@ -14,6 +14,8 @@ from condor_annex import Annexes
 from condor_annex.runtime.chroot import ChrootRuntime
 from condor_annex.runtime.users import FIRST_ORDINARY_UID, account, accounts, host_account
 
+pytestmark = pytest.mark.machine  # picks uids that are free on this machine now
+
 
 def _chroot(annexes: Annexes) -> ChrootRuntime:
     runtime = annexes.runtime

@@ -28,9 +28,7 @@ def _provider_flag(capability: str) -> Callable[..., Any]:
     )
 
 
-def _annexes_for(
-    provider: str | None, options: dict[str, Any], capability: str
-) -> tuple[Any, str]:
+def _annexes_for(provider: str | None, options: dict[str, Any], capability: str) -> tuple[Any, str]:
     from condor_annex.api import Annexes
 
     values = given(options)

@@ -40,6 +40,7 @@ from condor_annex.runtime.users import (
 BASE_SHARES = (Path("/dev"), Path("/tmp"))  # noqa: S108 - shared on purpose, like schroot
 PASSTHROUGH = ("LANG", "TZ", "TERM")
 USERS_LOCK = ".condor-annex-users.lock"
+MOUNTS_LOCK = ".condor-annex-mounts.lock"
 
 
 def _sync_file(source: Path, target: Path) -> None:
@@ -60,6 +61,10 @@ class ChrootRuntime:
 
     def prepare(self) -> None:
         """Mount /proc, /dev and /tmp inside the root and refresh /etc/hosts (idempotent)."""
+        with self._locked(MOUNTS_LOCK):
+            self._prepare()
+
+    def _prepare(self) -> None:
         points = set(mounts.mount_points())
         proc = self.root / "proc"
         if proc not in points:
@@ -118,6 +123,10 @@ class ChrootRuntime:
     def share(self, path: Path) -> None:
         path = path.resolve()
         self.prepare()
+        with self._locked(MOUNTS_LOCK):
+            self._share(path)
+
+    def _share(self, path: Path) -> None:
         inside = self._inside(path)
         points = set(mounts.mount_points())
         below_root = [p for p in (inside, *inside.parents) if self.root in p.parents]
@@ -133,17 +142,18 @@ class ChrootRuntime:
             return  # the root's own directory (/, /etc, /usr, ...): never shadow it
         mounts.bind(path, inside)
 
-    # -- accounts ----------------------------------------------------------------------
+    # -- locks and accounts ------------------------------------------------------------
     @contextlib.contextmanager
-    def _users_locked(self) -> Iterator[None]:
-        """One useradd/usermod at a time, across every process sharing this root."""
-        with (self.root / USERS_LOCK).open("a") as handle:
+    def _locked(self, name: str) -> Iterator[None]:
+        """One change at a time (accounts, or mounts), across every process sharing this
+        root: two that checked before either acted would both act."""
+        with (self.root / name).open("a") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             yield
 
     def ensure_user(self, name: str) -> tuple[int, int]:
         host = host_account(name)
-        with self._users_locked():
+        with self._locked(USERS_LOCK):
             if not has_user(self.passwd, name):
                 self._add_user(name, host)
         if host is not None and host.uid >= FIRST_ORDINARY_UID and Path(host.home).is_dir():
