@@ -55,3 +55,18 @@ def validate_pool_address(address: str) -> str:
     if match["port"] is not None and not 0 < int(match["port"]) < 65536:
         raise UsageError(f"pool address {address!r} has a bad port; use 1 to 65535")
     return address
+
+
+# A pool's id: the same shape as a cloud pool's name (templates/pool.yaml's PoolName), so
+# a seed's id is its pool's name. No '/' or '.', so it can head key prefixes and paths.
+MAX_POOL_ID = 32
+_POOL_ID = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?")
+
+
+def validate_pool_id(pool: str, source: str = "ANNEX_POOL_ID") -> str:
+    if not _POOL_ID.fullmatch(pool):
+        raise UsageError(
+            f"{source} {pool!r} is not a pool id; use at most {MAX_POOL_ID} letters, "
+            "digits and '-' (not at either end)"
+        )
+    return pool

@@ -71,6 +71,9 @@ def _resolve(node: Any, params: Mapping[str, Any], conds: Mapping[str, bool],
         if name == "Fn::Join":
             delimiter, items = arg
             return delimiter.join(_text(v) for v in again(items))
+        if name == "Fn::Split":
+            delimiter, text = arg
+            return _text(again(text)).split(delimiter)
         if name == "Fn::Sub":
             return _sub(arg, params, attrs, again)
         if name.startswith("Fn::"):

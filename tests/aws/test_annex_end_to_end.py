@@ -26,6 +26,7 @@ from condor_annex.providers.aws.account.inventory import take_inventory
 from condor_annex.providers.aws.annexes.workeridentity import role_name
 from condor_annex.providers.aws.reaper import TAG_ANNEX, TAG_LEASE_END
 
+from .annexkeys import home_pool
 from .conftest import REGION, lift_tls_policy
 
 pytestmark = pytest.mark.condor
@@ -128,9 +129,10 @@ def test_whole_path_with_annex(
     assert len(instances(session, "spotty")) == 20
     # The jobs' extra permissions are on this annex's role only.
     iam = session.client("iam")
-    attached = iam.list_attached_role_policies(RoleName=role_name(REGION, "big"))
+    pool = home_pool(home)
+    attached = iam.list_attached_role_policies(RoleName=role_name(REGION, pool, "big"))
     assert jobs_policy in {p["PolicyArn"] for p in attached["AttachedPolicies"]}
-    attached = iam.list_attached_role_policies(RoleName=role_name(REGION, "spotty"))
+    attached = iam.list_attached_role_policies(RoleName=role_name(REGION, pool, "spotty"))
     assert jobs_policy not in {p["PolicyArn"] for p in attached["AttachedPolicies"]}
 
     status = user.status("big")

@@ -15,6 +15,7 @@ from condor_annex.providers.aws.annexes.bootscript import boot_script
 from condor_annex.providers.aws.annexes.bundleupload import object_key, put_piece, upload_bundle
 from condor_annex.providers.aws.annexes.configdir import ConfigFile, upload_config_files
 
+from .annexkeys import POOL, prefix  # noqa: F401
 from .bootvariant import boot_variant
 from .imds import imds_server  # noqa: F401 - the imds fixture
 from .test_provider import annex, bundle
@@ -53,16 +54,16 @@ def test_config_dir_files_are_installed_and_read_after_worker_config(
     session: Any, objects_allowed: SetupRecord, imds: str, aws_env: str, tmp_path: Path
 ) -> None:
     s3 = session.client("s3")
-    upload_bundle(s3, objects_allowed.bucket, bundle(annex("cfg", 1)))
+    upload_bundle(s3, objects_allowed.bucket, prefix("cfg"), bundle(annex("cfg", 1)))
     files = (ConfigFile("50-mine.config", b"MY_KNOB = 42\n"), ConfigFile("60_more", b"X = 1\n"))
-    upload_config_files(s3, objects_allowed.bucket, "cfg", files)
+    upload_config_files(s3, objects_allowed.bucket, prefix("cfg"), files)
     (tmp_path / "out").mkdir()
     fake_tools(tmp_path / "bin", tmp_path / "out")
     proc = start(
         tmp_path,
         imds,
         aws_env,
-        boot_script("cfg", objects_allowed.bucket, "us-east-1", extra_config=True),
+        boot_script("cfg", prefix("cfg"), objects_allowed.bucket, "us-east-1", extra_config=True),
     )
     try:
         assert proc.returncode == 0, proc.stderr
@@ -83,15 +84,17 @@ def test_a_tampered_file_list_cannot_write_outside_the_config_dir(
     session: Any, objects_allowed: SetupRecord, imds: str, aws_env: str, tmp_path: Path
 ) -> None:
     s3 = session.client("s3")
-    upload_bundle(s3, objects_allowed.bucket, bundle(annex("evil", 1)))
-    put_piece(s3, objects_allowed.bucket, object_key("evil", "config.d.list"), "../../escape\n")
+    upload_bundle(s3, objects_allowed.bucket, prefix("evil"), bundle(annex("evil", 1)))
+    put_piece(
+        s3, objects_allowed.bucket, object_key(prefix("evil"), "config.d.list"), "../../escape\n"
+    )
     (tmp_path / "out").mkdir()
     fake_tools(tmp_path / "bin", tmp_path / "out")
     proc = start(
         tmp_path,
         imds,
         aws_env,
-        boot_script("evil", objects_allowed.bucket, "us-east-1", extra_config=True),
+        boot_script("evil", prefix("evil"), objects_allowed.bucket, "us-east-1", extra_config=True),
     )
     assert proc.returncode == 1
     assert "bad config file name '../../escape'" in proc.stderr
@@ -102,7 +105,7 @@ def test_no_htcondor_on_the_image_installs_it_at_boot_first(
     session: Any, objects_allowed: SetupRecord, imds: str, aws_env: str, tmp_path: Path
 ) -> None:
     s3 = session.client("s3")
-    upload_bundle(s3, objects_allowed.bucket, bundle(annex("stock", 1)))
+    upload_bundle(s3, objects_allowed.bucket, prefix("stock"), bundle(annex("stock", 1)))
     # The stand-in installer puts the stand-in HTCondor programs where PATH looks.
     staged = tmp_path / "staged"
     (tmp_path / "out").mkdir()
@@ -112,12 +115,19 @@ def test_no_htcondor_on_the_image_installs_it_at_boot_first(
         f"cp -r {staged} {tmp_path / 'bin'}\n"
     )
     put_piece(
-        s3, objects_allowed.bucket, object_key("stock", "install/install-worker.sh"), installer
+        s3,
+        objects_allowed.bucket,
+        object_key(prefix("stock"), "install/install-worker.sh"),
+        installer,
     )
-    put_piece(s3, objects_allowed.bucket, object_key("stock", "install/image-common.sh"), "true\n")
+    put_piece(
+        s3, objects_allowed.bucket, object_key(prefix("stock"), "install/image-common.sh"), "true\n"
+    )
     # tmp/bin: empty until installed
     assert not (tmp_path / "bin").exists()
-    script = boot_script("stock", objects_allowed.bucket, "us-east-1", install_htcondor=True)
+    script = boot_script(
+        "stock", prefix("stock"), objects_allowed.bucket, "us-east-1", install_htcondor=True
+    )
     proc = start(tmp_path, imds, aws_env, script)
     try:
         assert proc.returncode == 0, proc.stderr
@@ -131,7 +141,10 @@ def test_no_htcondor_on_the_image_installs_it_at_boot_first(
     (tmp_path / "out" / "master.started").unlink()
     (tmp_path / "out" / "master.stop").unlink()
     put_piece(
-        s3, objects_allowed.bucket, object_key("stock", "install/install-worker.sh"), "exit 9\n"
+        s3,
+        objects_allowed.bucket,
+        object_key(prefix("stock"), "install/install-worker.sh"),
+        "exit 9\n",
     )
     proc = start(tmp_path, imds, aws_env, script)
     try:

@@ -37,6 +37,7 @@ from condor_annex.providers.aws.annexes.stockimage import PARAMETER
 from condor_annex.providers.aws.annexes.userdata import BOOT_PART_NAME, unpack
 from condor_annex.providers.aws.reaper import TAG_ANNEX, TAG_LEASE_END
 
+from .annexkeys import home_prefix
 from .conftest import REGION, lift_tls_policy
 from .test_annex_end_to_end import instances
 from .test_classic_session import RoleImds
@@ -126,7 +127,7 @@ def test_every_form_and_option_of_the_manual_page(
     found = instances(session, "MyFirstAnnex")
     assert len(found) == 10 and {i["ImageId"] for i in found} == {image}
     assert "ANNEX_INSTALL_HTCONDOR=1" in user_data(session, found[0]["InstanceId"])
-    prefix = "annexes/MyFirstAnnex/"
+    prefix = home_prefix(home, "MyFirstAnnex")
     worker = bucket_text(session, bucket, prefix + "worker.config")
     assert 'START = stringListMember(TARGET.Owner, "root")' in worker
     assert bucket_text(session, bucket, prefix + "install/install-worker.sh").startswith("#!")
@@ -190,8 +191,9 @@ def test_every_form_and_option_of_the_manual_page(
     sent = parts(user_data(session, od[0]["InstanceId"]))
     assert [name for name, _ in sent] == [BOOT_PART_NAME, "50-user-data-1"]
     assert sent[1][1] == HELLO and "ANNEX_EXTRA_CONFIG=1" in sent[0][1]
-    assert bucket_text(session, bucket, "annexes/od/config.d/50-site.config") == "SITE_KNOB = 7\n"
-    od_worker = bucket_text(session, bucket, "annexes/od/worker.config")
+    site = bucket_text(session, bucket, home_prefix(home, "od") + "config.d/50-site.config")
+    assert site == "SITE_KNOB = 7\n"
+    od_worker = bucket_text(session, bucket, home_prefix(home, "od") + "worker.config")
     assert 'START = stringListMember(TARGET.Owner, "alice,bob")' in od_worker
 
     # -- a spot fleet from the classic JSON config ----------------------------------
@@ -231,7 +233,7 @@ def test_every_form_and_option_of_the_manual_page(
         ("m5.large", "0.2"),
         ("m5.xlarge", "0.35"),
     ]
-    assert "START = True" in bucket_text(session, bucket, "annexes/sf/worker.config")
+    assert "START = True" in bucket_text(session, bucket, home_prefix(home, "sf") + "worker.config")
 
     # The two other user data flags, and an inline -aws-user-data.
     default_file = tmp_path / "default.cfg"

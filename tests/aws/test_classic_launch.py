@@ -31,6 +31,7 @@ from condor_annex.providers.aws.annexes.stockimage import PARAMETER, stock_image
 from condor_annex.providers.aws.annexes.userdata import BOOT_PART_NAME, unpack, user_parts
 from condor_annex.providers.aws.reaper import TAG_ANNEX
 
+from .annexkeys import POOL, prefix
 from .test_provider import Calls, annex, bundle, obj, tagged, tags_of
 
 REGION = "us-east-1"
@@ -83,6 +84,7 @@ def test_on_demand_key_groups_user_data_and_config_dir(
         security_groups=[extra],
         user_data=user_parts(HELLO.encode(), "-aws-user-data"),
         config_files=(ConfigFile("50-mine.config", b"MY_KNOB = 42\n"),),
+        pool=POOL,
         sleep=lambda _: None,
     )
     record, seen = launch(p, "extras", 3)
@@ -110,15 +112,17 @@ def test_on_demand_key_groups_user_data_and_config_dir(
     assert parts[1].get_payload(decode=True).decode() == HELLO
 
     # The config files travel in the annex's own bundle, with the list the boot script reads.
-    prefix = "annexes/extras/"
-    assert obj(session, objects_allowed.bucket, prefix + "config.d/50-mine.config") == (
+    assert obj(session, objects_allowed.bucket, prefix("extras") + "config.d/50-mine.config") == (
         "MY_KNOB = 42\n"
     )
-    assert obj(session, objects_allowed.bucket, prefix + "config.d.list") == "50-mine.config\n"
+    assert (
+        obj(session, objects_allowed.bucket, prefix("extras") + "config.d.list")
+        == "50-mine.config\n"
+    )
 
     # Ending the annex removes them with the rest of its objects.
     p.terminate_instances(record)
-    listed = session.client("s3").list_objects_v2(Bucket=objects_allowed.bucket, Prefix=prefix)
+    listed = session.client("s3").list_objects_v2(Bucket=objects_allowed.bucket, Prefix=prefix("extras"))
     assert listed.get("KeyCount", 0) == 0
 
 
@@ -150,7 +154,7 @@ def test_a_spot_fleet_config_becomes_one_weighted_instant_fleet(
     options = AwsOptions.from_given(
         {"fleet_config": config, "image": an_image(session), "tag": (("team", "physics"),)}
     )
-    p = aws_provider(options)
+    p = aws_provider(options, POOL)
     calls = Calls(p.session)  # the provider's own session, made from the options
     said = p.describe(request("weighted", 8))
     assert "Will request 8 spot slots (m5.large (weight 1), m5.xlarge (weight 2))" in said
@@ -189,7 +193,7 @@ def test_no_image_means_the_regions_amazon_linux_installing_htcondor_at_boot(
     arm = ssm.get_parameter(Name=PARAMETER.format(arch="arm64"))["Parameter"]["Value"]
     assert x86 != arm
 
-    p = aws_provider(AwsOptions.from_given({"instance_type": "m5.large"}))
+    p = aws_provider(AwsOptions.from_given({"instance_type": "m5.large"}), POOL)
     calls = Calls(p.session)
     assert p.image_id == ""
     record, seen = launch(p, "stock", 2)
@@ -203,13 +207,13 @@ def test_no_image_means_the_regions_amazon_linux_installing_htcondor_at_boot(
     assert "ANNEX_INSTALL_HTCONDOR=1" in unpack(base64.b64decode(raw["UserData"]["Value"]))
     # The install scripts travel in the annex's bundle, as the image build runs them.
     for name in ("install/install-worker.sh", "install/image-common.sh"):
-        text = obj(session, objects_allowed.bucket, f"annexes/stock/{name}")
+        text = obj(session, objects_allowed.bucket, prefix("stock") + name)
         assert text.startswith("#!/bin/bash")
     p.terminate_instances(record)
 
     # Graviton types get the arm64 image; a spot annex mixing both gets each its own.
     mixed = aws_provider(
-        AwsOptions.from_given({"spot": True, "instance_types": ("m7g.large", "m5.large")})
+        AwsOptions.from_given({"spot": True, "instance_types": ("m7g.large", "m5.large")}), POOL
     )
     calls = Calls(mixed.session)
     record, _ = launch(mixed, "mixed", 2)
@@ -231,9 +235,9 @@ def test_a_recorded_region_default_image_wins_over_amazon_linux(
     written = record_default_image(REGION, baked)
     assert written == tmp_path / ".condor" / "user_config"
     assert f"us_east_1.ANNEX_DEFAULT_ODI_IMAGE_ID = {baked}" in written.read_text()
-    p = aws_provider(AwsOptions.from_given({}))
+    p = aws_provider(AwsOptions.from_given({}), POOL)
     assert p.image_id == baked
-    other = aws_provider(AwsOptions.from_given({"image": "ami-12c6146b"}))
+    other = aws_provider(AwsOptions.from_given({"image": "ami-12c6146b"}), POOL)
     assert other.image_id == "ami-12c6146b"  # a flag still wins
 
 
@@ -258,7 +262,7 @@ def test_bad_choices_are_one_line_before_anything_is_made(
     roles_before = iam.list_roles(PathPrefix="/condor-annex/")["Roles"]
     for given, needle in cases:
         with pytest.raises(UsageError) as caught:
-            p = aws_provider(AwsOptions.from_given(given))
+            p = aws_provider(AwsOptions.from_given(given), POOL)
             p.prepare(request("bad", 1))
         assert needle in str(caught.value) and "\n" not in str(caught.value), given
     ec2 = session.client("ec2")

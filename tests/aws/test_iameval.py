@@ -267,28 +267,30 @@ def test_account_worker_policy_resolves_fully_and_keeps_the_iam_variable() -> No
 
     assert intrinsics(document) == []
     [read] = [s for s in document["Statement"] if s["Sid"] == "ReadOwnAnnexConfiguration"]
-    assert read["Resource"] == f"{BUCKET_ARN}/annexes/${{aws:PrincipalTag/condor-annex:annex}}/*"
+    assert read["Resource"] == (
+        f"{BUCKET_ARN}/annexes/${{aws:PrincipalTag/condor-annex:pool}}"
+        "/${aws:PrincipalTag/condor-annex:annex}/*"
+    )
 
 
 def test_account_worker_policy_reads_only_its_own_annex() -> None:
     documents = worker_policy()
-    tagged = {"aws:PrincipalTag/condor-annex:annex": "foo"}
-    assert evaluate(documents, get(f"{BUCKET_ARN}/annexes/foo/token", **tagged)) == "allow"
-    assert evaluate(documents, get(f"{BUCKET_ARN}/annexes/foobar/token", **tagged)) \
+    tagged = {"aws:PrincipalTag/condor-annex:pool": "p1",
+              "aws:PrincipalTag/condor-annex:annex": "foo"}
+    assert evaluate(documents, get(f"{BUCKET_ARN}/annexes/p1/foo/token", **tagged)) == "allow"
+    assert evaluate(documents, get(f"{BUCKET_ARN}/annexes/p1/foobar/token", **tagged)) \
         == "implicit-deny"
-    assert evaluate(documents, get(f"{BUCKET_ARN}/annexes/foo/token")) == "implicit-deny"
-    put = Request("s3:PutObject", f"{BUCKET_ARN}/annexes/foo/token", tagged)
-    assert evaluate(documents, put) == "deny"
-    tag_tool = Request("ec2:CreateTags", "arn:aws:ec2:us-east-1:1:instance/i-1",
-                       {"aws:TagKeys": ["Name", "condor-annex:lease"]})
-    assert evaluate(documents, tag_tool) == "deny"
+    assert evaluate(documents, get(f"{BUCKET_ARN}/annexes/p1/foo/token")) == "implicit-deny"
+    put = Request("s3:PutObject", f"{BUCKET_ARN}/annexes/p1/foo/token", tagged)
+    assert evaluate(documents, put) == "implicit-deny"
 
 
 def seed_policies(instance_policy: str) -> list[dict[str, Any]]:
     params = {**PSEUDO, "AWS::StackId": f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/x/1",
               "PoolName": "p1", "ConfigBucket": BUCKET, "WorkerSecurityGroupId": "sg-1",
               "WorkerPolicyArn": f"arn:aws:iam::{ACCOUNT}:policy/worker",
-              "InstancePolicyArn": instance_policy}
+              "WorkerBoundaryArn": f"arn:aws:iam::{ACCOUNT}:policy/boundary",
+              "ImageOwners": "amazon", "InstancePolicyArn": instance_policy}
     return role_policies(load_template("pool.yaml"), "SeedRole", params,
                          {"HasInstancePolicy": bool(instance_policy)})
 
@@ -297,7 +299,7 @@ def test_pool_seed_role_passes_only_worker_roles_and_only_to_ec2() -> None:
     documents = seed_policies("")
     roles = f"arn:aws:iam::{ACCOUNT}:role/condor-annex/{REGION}"
     to_ec2 = {"iam:PassedToService": "ec2.amazonaws.com"}
-    worker = f"{roles}/condor-annex-{REGION}-a-myannex"
+    worker = f"{roles}/pool/p1/condor-annex-{REGION}-a-myannex-0123abcd"
     assert evaluate(documents, Request("iam:PassRole", worker, to_ec2)) == "allow"
     assert evaluate(documents, Request("iam:PassRole", f"{roles}/condor-annex-{REGION}-p-p1",
                                        to_ec2)) == "implicit-deny"
@@ -308,7 +310,7 @@ def test_pool_seed_role_passes_only_worker_roles_and_only_to_ec2() -> None:
 
 
 def test_pool_seed_role_attaches_the_instance_policy_only_when_given() -> None:
-    worker = f"arn:aws:iam::{ACCOUNT}:role/condor-annex/{REGION}/condor-annex-{REGION}-a-x"
+    worker = f"arn:aws:iam::{ACCOUNT}:role/condor-annex/{REGION}/pool/p1/condor-annex-{REGION}-a-x"
     extra = f"arn:aws:iam::{ACCOUNT}:policy/jobs-read"
 
     def attach(documents: list[dict[str, Any]], policy: str) -> str:

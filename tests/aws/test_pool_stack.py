@@ -180,8 +180,8 @@ def test_create_makes_one_stack_with_a_locked_down_seed(
     # The seed's role may pass only the tool's worker roles, attach only the setup's policy.
     policy = seed_policy(session)
     statements = {s["Sid"]: s for s in policy["Statement"]}
-    worker_roles = f"arn:aws:iam::123456789012:role/condor-annex/{REGION}/condor-annex-{REGION}-a-*"
-    assert statements["PassOnlyWorkerRoles"]["Resource"] == worker_roles
+    worker_roles = f"arn:aws:iam::123456789012:role/condor-annex/{REGION}/pool/demo/*"
+    assert statements["PassOnlyThisPoolsWorkerRoles"]["Resource"] == worker_roles
     attach = statements["WorkerRolePoliciesOnlyThese"]
     assert attach["Condition"]["ArnEquals"]["iam:PolicyARN"] == [record.worker_policy_arn]
     assert not [s for s in policy["Statement"] if s["Action"] in ("*", "iam:*", "ec2:*")]
@@ -336,16 +336,22 @@ def test_update_shows_what_changes_and_asks_first(
 
 
 def run_annex_of(
-    session: Any, record: SetupRecord, pool: CloudPool, annex_name: str, collector: str
+    session: Any,
+    record: SetupRecord,
+    pool: CloudPool,
+    annex_name: str,
+    collector: str,
+    pool_id: str = "demo",
 ) -> AwsProvider:
     """What `annex create` on the seed does: the same provider, with the pool's worker
-    image and instance policy, and the seed as the collector."""
+    image and instance policy, its name as the pool id, and the seed as the collector."""
     provider = AwsProvider(
         session,
         record,
         "m7i.large",
         pool.worker_image,
         instance_policies=(pool.instance_policy,) if pool.instance_policy else (),
+        pool=pool_id,
         sleep=lambda _s: None,
     )
     now = time.time()
@@ -407,10 +413,10 @@ def test_pool_from_create_to_delete_on_the_command_line(
         bucket_policy,
     ]
     run_annex_of(session, objects_allowed, pool, "demo-workers", f"{dns}:9618")
-    attached = iam.list_attached_role_policies(RoleName=role_name(REGION, "demo-workers"))
+    attached = iam.list_attached_role_policies(RoleName=role_name(REGION, "demo", "demo-workers"))
     assert bucket_policy in {p["PolicyArn"] for p in attached["AttachedPolicies"]}
     # An annex of another pool, which neither list nor delete may count as this pool's.
-    run_annex_of(session, objects_allowed, pool, "elsewhere", "cm.example.org:9618")
+    run_annex_of(session, objects_allowed, pool, "elsewhere", "cm.example.org:9618", "other")
 
     assert annex("pool", "list", "--json") == 0
     (listed,) = json.loads(capsys.readouterr().out)
@@ -435,7 +441,7 @@ def test_pool_from_create_to_delete_on_the_command_line(
     gone = before - after
     assert ("stack", pool.stack_name) in gone
     assert ("alarm", naming.pool_alarm_name("demo")) in gone
-    assert ("iam-role", role_name(REGION, "demo-workers")) in gone
+    assert ("iam-role", role_name(REGION, "demo", "demo-workers")) in gone
     assert ("iam-role", naming.pool_role_name(REGION, "demo")) in gone
     assert {i for k, i in gone if k == "instance"} >= {pool.seed_instance_id}
     assert len([k for k, _ in gone if k == "instance"]) == 3  # seed and two workers
@@ -443,12 +449,13 @@ def test_pool_from_create_to_delete_on_the_command_line(
         Filters=[{"Name": "public-ip", "Values": [pool.seed_address]}]
     )["Addresses"]
     # The setup and the other pool's annex are untouched; the user's policy stays.
-    assert ("iam-role", role_name(REGION, "elsewhere")) in after
+    assert ("iam-role", role_name(REGION, "other", "elsewhere")) in after
     assert len([k for k, _ in after if k == "instance"]) == 2
     assert ("stack", naming.stack_name(REGION)) in after
     assert iam.get_policy(PolicyArn=bucket_policy)["Policy"]["Arn"] == bucket_policy
     keys = session.client("s3").list_objects_v2(Bucket=objects_allowed.bucket, Prefix="annexes/")
-    assert {o["Key"].split("/")[1] for o in keys.get("Contents", [])} == {"elsewhere"}
+    assert {o["Key"] for o in keys.get("Contents", [])} >= {"annexes/other/elsewhere/token"}
+    assert {o["Key"].split("/")[2] for o in keys.get("Contents", [])} == {"elsewhere"}
     assert find_pool(session, "demo") is None
 
 

@@ -15,18 +15,27 @@ from typing import Any
 
 import pytest
 
+from condor_annex.errors import UsageError
 from condor_annex.lifecycle import GoneReason, WorkerState
-from condor_annex.model import AnnexRecord
+from condor_annex.model import AnnexRecord, AnnexRequest
 from condor_annex.providers.aws import AwsProvider, SetupRecord
 from condor_annex.providers.aws.annexes import instances as ec2x
 from condor_annex.providers.aws.annexes.userdata import unpack
 from condor_annex.providers.aws.annexes.workeridentity import role_name
-from condor_annex.providers.aws.reaper import TAG_ANNEX, TAG_LEASE_END, TAG_MANAGED, TAG_POOL
+from condor_annex.providers.aws.reaper import (
+    TAG_ANNEX,
+    TAG_COLLECTOR,
+    TAG_LEASE_END,
+    TAG_MANAGED,
+    TAG_POOL,
+)
 from condor_annex.settle import settle
 from condor_annex.workerconfig import WorkerBundle, lease_config
 
+from .annexkeys import POOL, prefix
+
 REGION = "us-east-1"
-POOL = "cm.example.org:9618"
+COLLECTOR = "cm.example.org:9618"
 TOKEN = "eyJ-not-a-real-token"
 TYPES = ["m5.large", "m6i.large", "c5.large"]
 
@@ -56,7 +65,7 @@ def annex(name: str, count: int, lease: float = 3600) -> AnnexRecord:
 def bundle(record: AnnexRecord, token: str = TOKEN) -> WorkerBundle:
     return WorkerBundle(
         annex_name=record.name,
-        collector=POOL,
+        collector=COLLECTOR,
         uid_domain="condor-annex.local",
         annex_domain="annex.condor-annex.local",
         lease_end=record.lease_end,
@@ -67,7 +76,9 @@ def bundle(record: AnnexRecord, token: str = TOKEN) -> WorkerBundle:
     )
 
 
-def provider(session: Any, record: SetupRecord, spot: bool = False) -> AwsProvider:
+def provider(
+    session: Any, record: SetupRecord, spot: bool = False, pool: str = POOL
+) -> AwsProvider:
     return AwsProvider(
         session,
         record,
@@ -76,6 +87,7 @@ def provider(session: Any, record: SetupRecord, spot: bool = False) -> AwsProvid
         spot=spot,
         instance_types=TYPES if spot else None,
         tags={"team": "physics"},
+        pool=pool,
         sleep=lambda _: None,
     )
 
@@ -125,7 +137,7 @@ def test_on_demand_50_is_one_run_instances_call_with_exact_tags(
     }
     assert req["MetadataOptions"]["HttpTokens"] == "required"
     assert req["InstanceInitiatedShutdownBehavior"] == "terminate"
-    assert req["IamInstanceProfile"]["Arn"].endswith(role_name(REGION, "od"))
+    assert req["IamInstanceProfile"]["Arn"].endswith(role_name(REGION, POOL, "od"))
     assert 0 < len(req["ClientToken"]) <= 64
     assert {s["ResourceType"] for s in req["TagSpecifications"]} == {"instance", "volume"}
 
@@ -138,6 +150,7 @@ def test_on_demand_50_is_one_run_instances_call_with_exact_tags(
         TAG_ANNEX: "od",
         TAG_LEASE_END: ec2x.lease_tag(record.lease_end),
         TAG_POOL: POOL,
+        TAG_COLLECTOR: COLLECTOR,
         TAG_MANAGED: "true",
         "team": "physics",
     }
@@ -161,19 +174,18 @@ def test_on_demand_50_is_one_run_instances_call_with_exact_tags(
     user_data = unpack(base64.b64decode(raw["UserData"]["Value"]))
     assert user_data.startswith("#!/bin/bash")
     assert f"ANNEX_BUCKET={objects_allowed.bucket}" in user_data
-    assert "ANNEX_PREFIX=annexes/od/" in user_data
+    assert f"ANNEX_PREFIX={prefix('od')}" in user_data
     assert "ANNEX_NAME=od" in user_data
     assert TOKEN not in user_data  # the token travels through S3 only
 
-    prefix = "annexes/od/"
-    config = obj(session, objects_allowed.bucket, prefix + "worker.config")
+    config = obj(session, objects_allowed.bucket, prefix("od") + "worker.config")
     assert "CCB_ADDRESS = $(COLLECTOR_HOST)" in config
     assert "LOCAL_DIR = /var/lib/condor-annex/worker" in config
     assert "SEC_USE_FAMILY_SESSION = True" in config
     assert 'AnnexName = "od"' in config
     assert "MASTER_NAME = @ANNEX_INSTANCE_ID@" in config
-    assert obj(session, objects_allowed.bucket, prefix + "token") == TOKEN
-    lease = obj(session, objects_allowed.bucket, prefix + "lease.config")
+    assert obj(session, objects_allowed.bucket, prefix("od") + "token") == TOKEN
+    lease = obj(session, objects_allowed.bucket, prefix("od") + "lease.config")
     assert lease == lease_config(record.lease_end)
 
 
@@ -198,26 +210,32 @@ def test_per_annex_role_is_tagged_and_carries_the_shared_policy(
     start(p, "alpha-2", 1)
     start(p, "alpha", 1)  # a second create reuses the role: no duplicate, no error
     iam = session.client("iam")
-    name = role_name(REGION, "alpha")
+    name = role_name(REGION, POOL, "alpha")
     role = iam.get_role(RoleName=name)["Role"]
-    assert role["Path"] == f"/condor-annex/{REGION}/"
-    assert tags_of(role) == {TAG_ANNEX: "alpha", TAG_MANAGED: "true"}
+    assert role["Path"] == f"/condor-annex/{REGION}/pool/{POOL}/"
+    assert tags_of(role) == {TAG_POOL: POOL, TAG_ANNEX: "alpha", TAG_MANAGED: "true"}
+    # Bounded: whatever else is attached, the setup's denies hold.
+    boundary = role["PermissionsBoundary"]["PermissionsBoundaryArn"]
+    assert boundary == objects_allowed.worker_boundary_arn
     assert "ec2.amazonaws.com" in str(role["AssumeRolePolicyDocument"])
     attached = iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]
     assert [a["PolicyArn"] for a in attached] == [objects_allowed.worker_policy_arn]
     profile = iam.get_instance_profile(InstanceProfileName=name)["InstanceProfile"]
     assert [r["RoleName"] for r in profile["Roles"]] == [name]
-    assert profile["Path"] == f"/condor-annex/{REGION}/"
+    assert profile["Path"] == f"/condor-annex/{REGION}/pool/{POOL}/"
     roles = iam.list_roles(PathPrefix=f"/condor-annex/{REGION}/")["Roles"]
     assert sorted(r["RoleName"] for r in roles if "-a-" in r["RoleName"]) == sorted(
-        [role_name(REGION, "alpha"), role_name(REGION, "alpha-2")]
+        [role_name(REGION, POOL, "alpha"), role_name(REGION, POOL, "alpha-2")]
     )
 
 
 def test_role_names_fit_iam_for_the_longest_annex_names() -> None:
     long_a, long_b = "a" * 62 + "x", "a" * 62 + "y"
-    assert len(role_name("ap-southeast-2", long_a)) <= 64
-    assert role_name("ap-southeast-2", long_a) != role_name("ap-southeast-2", long_b)
+    pool = "p" * 32
+    assert len(role_name("ap-southeast-2", pool, long_a)) <= 64
+    assert role_name("ap-southeast-2", pool, long_a) != role_name("ap-southeast-2", pool, long_b)
+    # Role names are unique in the account: two pools' `foo` must differ.
+    assert role_name(REGION, "a", "foo") != role_name(REGION, "b", "foo")
 
 
 def test_spot_is_one_instant_capacity_optimized_fleet_over_three_types(
@@ -245,9 +263,9 @@ def test_spot_is_one_instant_capacity_optimized_fleet_over_three_types(
     (version,) = calls.params["CreateLaunchTemplateVersion"]
     assert version["SourceVersion"] == "$Default"
     data = version["LaunchTemplateData"]
-    assert "ANNEX_PREFIX=annexes/sp/" in unpack(base64.b64decode(data["UserData"]))
+    assert f"ANNEX_PREFIX={prefix('sp')}" in unpack(base64.b64decode(data["UserData"]))
     assert data["MetadataOptions"]["HttpTokens"] == "required"
-    assert data["IamInstanceProfile"]["Arn"].endswith(role_name(REGION, "sp"))
+    assert data["IamInstanceProfile"]["Arn"].endswith(role_name(REGION, POOL, "sp"))
 
     assert len(record.workers) == 20
     found = tagged(session, "sp")
@@ -272,7 +290,7 @@ def test_query_pages_through_1000_instances(
     monkeypatch.setattr(ec2x, "PAGE_SIZE", 4)
     ec2 = session.client("ec2")
     record = annex("big", 1000)
-    tags = ec2x.annex_tags("big", record.lease_end, POOL, {})
+    tags = ec2x.annex_tags(POOL, "big", record.lease_end, COLLECTOR, {})
     for _ in range(10):
         ec2.run_instances(
             ImageId="ami-12345678",
@@ -330,11 +348,11 @@ def test_terminate_ends_everything_and_deletes_fleets_role_and_objects(
     (fleet,) = session.client("ec2").describe_fleets()["Fleets"]
     assert fleet["FleetState"].startswith("deleted")
     iam = session.client("iam")
-    assert not iam.list_roles(PathPrefix=f"/condor-annex/{REGION}/a")["Roles"]
+    assert not iam.list_roles(PathPrefix=f"/condor-annex/{REGION}/pool/")["Roles"]
     roles = [r["RoleName"] for r in iam.list_roles()["Roles"]]
-    assert role_name(REGION, "done") not in roles
+    assert role_name(REGION, POOL, "done") not in roles
     listed = session.client("s3").list_objects_v2(
-        Bucket=objects_allowed.bucket, Prefix="annexes/done/"
+        Bucket=objects_allowed.bucket, Prefix=prefix("done")
     )
     assert listed.get("KeyCount", 0) == 0
 
@@ -354,7 +372,7 @@ def test_terminate_some_by_id(session: Any, objects_allowed: SetupRecord) -> Non
     live = {i["InstanceId"] for i in tagged(session, "part") if i["State"]["Name"] == "running"}
     assert live == {record.workers[1].id, record.workers[3].id}
     roles = [r["RoleName"] for r in session.client("iam").list_roles()["Roles"]]
-    assert role_name(REGION, "part") in roles  # only a whole-annex end removes the role
+    assert role_name(REGION, POOL, "part") in roles  # only a whole-annex end removes the role
 
 
 def test_set_lease_retags_all_instances_and_fleets(
@@ -371,8 +389,8 @@ def test_set_lease_retags_all_instances_and_fleets(
         assert tags_of(inst)[TAG_LEASE_END] == ec2x.lease_tag(record.lease_end)
     (fleet,) = session.client("ec2").describe_fleets()["Fleets"]
     assert tags_of(fleet)[TAG_LEASE_END] == ec2x.lease_tag(record.lease_end)
-    assert obj(session, objects_allowed.bucket, "annexes/renew/token") == "eyJ-fresh"
-    lease = obj(session, objects_allowed.bucket, "annexes/renew/lease.config")
+    assert obj(session, objects_allowed.bucket, prefix("renew") + "token") == "eyJ-fresh"
+    lease = obj(session, objects_allowed.bucket, prefix("renew") + "lease.config")
     assert lease == lease_config(record.lease_end)
 
 
@@ -407,7 +425,49 @@ def test_foo_never_touches_foobar(session: Any, objects_allowed: SetupRecord) ->
     assert len(p.query_instances(foobar)) == 2
     assert {w.state for w in look(p, foobar)} == {WorkerState.BOOTING}
     roles = [r["RoleName"] for r in session.client("iam").list_roles()["Roles"]]
-    assert role_name(REGION, "foobar") in roles
-    assert role_name(REGION, "foo") not in roles
+    assert role_name(REGION, POOL, "foobar") in roles
+    assert role_name(REGION, POOL, "foo") not in roles
     keys = session.client("s3").list_objects_v2(Bucket=objects_allowed.bucket)["Contents"]
-    assert {k["Key"].split("/")[1] for k in keys} == {"foobar", "fo"}
+    assert {k["Key"].split("/")[2] for k in keys} == {"foobar", "fo"}
+
+
+def test_two_pools_annexes_of_one_name_never_touch(
+    session: Any, objects_allowed: SetupRecord
+) -> None:
+    """Two pools share the account (a laptop and a seed, say) and both have `foo`: ending,
+    renewing and looking at one leaves the other's instances, objects and role alone."""
+    mine, theirs = provider(session, objects_allowed), provider(session, objects_allowed, pool="b")
+    foo = start(mine, "foo", 2)
+    other = start(theirs, "foo", 3)
+    assert {o.id for o in mine.query_instances(foo)} == {w.id for w in foo.workers}
+    assert {o.id for o in theirs.query_instances(other)} == {w.id for w in other.workers}
+
+    foo.lease_end += 600
+    mine.set_lease(foo, bundle(foo, token="eyJ-mine"))
+    mine.terminate_instances(foo)
+    running = {i["InstanceId"] for i in tagged(session, "foo") if i["State"]["Name"] == "running"}
+    assert running == {w.id for w in other.workers}
+    for inst in tagged(session, "foo"):
+        if inst["InstanceId"] in running:
+            assert tags_of(inst)[TAG_LEASE_END] == ec2x.lease_tag(other.lease_end)
+            assert tags_of(inst)[TAG_POOL] == "b"
+    assert obj(session, objects_allowed.bucket, prefix("foo", "b") + "token") == TOKEN
+    roles = [r["RoleName"] for r in session.client("iam").list_roles()["Roles"]]
+    assert role_name(REGION, "b", "foo") in roles
+    assert role_name(REGION, POOL, "foo") not in roles
+
+
+def test_create_asks_the_cloud_before_it_makes_anything(
+    session: Any, objects_allowed: SetupRecord
+) -> None:
+    """A record store can be lost or another home of the pool can have made the annex:
+    a live annex of the name in this pool stops a create; another pool's does not."""
+    mine = provider(session, objects_allowed)
+    start(mine, "taken", 1)
+    request = AnnexRequest("taken", count=1, lease_seconds=3600, idle_seconds=600)
+    with pytest.raises(UsageError, match="already has 1 live instance"):
+        mine.prepare(request)
+    elsewhere = provider(session, objects_allowed, pool="elsewhere")
+    images = session.client("ec2").describe_images(Owners=["amazon"])["Images"]
+    elsewhere.image_id = images[0]["ImageId"]  # prepare checks the image: one moto has
+    elsewhere.prepare(request)

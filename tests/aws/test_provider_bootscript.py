@@ -22,11 +22,18 @@ import pytest
 
 from condor_annex.providers.aws import SetupRecord
 from condor_annex.providers.aws.annexes.bootscript import USER_DATA_LIMIT, boot_script
-from condor_annex.providers.aws.annexes.bundleupload import upload_bundle, upload_lease
+from condor_annex.providers.aws.annexes.bundleupload import (
+    LEASE_CONFIG,
+    object_key,
+    put_piece,
+    upload_bundle,
+    upload_lease,
+)
 from condor_annex.providers.aws.annexes.prices import InstanceUsage, estimated_cost, price_table
 from condor_annex.providers.aws.annexes.userdata import worker_user_data
 from condor_annex.workerconfig import lease_config
 
+from .annexkeys import POOL, prefix
 from .bootvariant import boot_variant, recording_firewall
 from .imds import INSTANCE_ID, VPC_ID, FakeImds, imds_server  # noqa: F401 - the imds fixture
 from .test_provider import annex, bundle
@@ -72,7 +79,7 @@ def boot_copy(
 ) -> Path:
     """The rendered user data with the stand-ins' addresses and paths under tmp_path."""
     script = tmp_path / "user-data.sh"
-    text = boot_script(annex_name, bucket, "us-east-1")
+    text = boot_script(annex_name, prefix(annex_name), bucket, "us-east-1")
     script.write_text(
         boot_variant(
             text,
@@ -110,7 +117,7 @@ def test_boot_script_fetches_installs_renews_and_drains(
 ) -> None:
     record = annex("boot", 1)
     s3 = session.client("s3")
-    upload_bundle(s3, objects_allowed.bucket, bundle(record, token="eyJ-first"))
+    upload_bundle(s3, objects_allowed.bucket, prefix("boot"), bundle(record, token="eyJ-first"))
     script = boot_copy(
         tmp_path, "boot", objects_allowed.bucket, imds, aws_env,
         LOCAL_DIR_OVERRIDE=str(tmp_path / "local"), POWEROFF="0", POLL_SECONDS="0.2",
@@ -175,7 +182,7 @@ def test_boot_script_fetches_installs_renews_and_drains(
 
         # A renewal: new lease and token in S3 -> installed, master reconfigured (HUP).
         record.lease_end += 3600
-        upload_lease(s3, objects_allowed.bucket, bundle(record, token="eyJ-second"))
+        upload_lease(s3, objects_allowed.bucket, prefix("boot"), bundle(record, token="eyJ-second"))
         wait_until(lambda: token.read_text() == "eyJ-second", "the renewed token")
         wait_until((out / "master.hup").exists, "the master's reconfig")
         lease = (tmp_path / "local" / "lease.config").read_text()
@@ -226,10 +233,35 @@ def test_boot_script_fails_clearly_without_its_objects(
     assert not (out / "master.started").exists()
 
 
+def test_boot_script_refuses_a_lease_config_that_says_more_than_the_lease(
+    session: Any, objects_allowed: SetupRecord, imds: str, aws_env: str, tmp_path: Path
+) -> None:
+    """HTCondor includes lease.config as configuration: a line more would run as the
+    worker's own config (root on it), so the worker checks it before using it."""
+    s3 = session.client("s3")
+    upload_bundle(s3, objects_allowed.bucket, prefix("leasy"), bundle(annex("leasy", 1)))
+    forged = "AnnexLeaseEnd = 1900000000\nSTARTD_CRON_JOBLIST = evil\n"
+    put_piece(s3, objects_allowed.bucket, object_key(prefix("leasy"), LEASE_CONFIG), forged)
+    script = boot_copy(
+        tmp_path, "leasy", objects_allowed.bucket, imds, aws_env,
+        LOCAL_DIR_OVERRIDE=str(tmp_path / "local"),
+    )  # fmt: skip
+    out = tmp_path / "out"
+    out.mkdir()
+    fake_tools(tmp_path / "bin", out)
+    proc = run_boot(script, boot_env(tmp_path, with_tools=True))
+    assert proc.returncode == 1
+    assert "lease.config is not one AnnexLeaseEnd line; refusing it" in proc.stderr
+    assert not (out / "master.started").exists()
+    assert not (tmp_path / "local" / "lease.config").exists()
+
+
 def test_boot_script_checks_for_htcondor_before_fetching_anything(
     session: Any, objects_allowed: SetupRecord, imds: str, aws_env: str, tmp_path: Path
 ) -> None:
-    upload_bundle(session.client("s3"), objects_allowed.bucket, bundle(annex("bare", 1)))
+    upload_bundle(
+        session.client("s3"), objects_allowed.bucket, prefix("bare"), bundle(annex("bare", 1))
+    )
     script = boot_copy(
         tmp_path, "bare", objects_allowed.bucket, imds, aws_env,
         LOCAL_DIR_OVERRIDE=str(tmp_path / "local"),
@@ -242,13 +274,15 @@ def test_boot_script_checks_for_htcondor_before_fetching_anything(
 
 
 def test_rendering_quotes_values_and_fits_user_data() -> None:
-    text = boot_script("a-b", "bucket", "eu-west-1", tcp_forwarding_host="public-ipv4")
+    text = boot_script(
+        "a-b", prefix("a-b"), "bucket", "eu-west-1", tcp_forwarding_host="public-ipv4"
+    )
     assert "ANNEX_NAME=a-b\n" in text
-    assert "ANNEX_PREFIX=annexes/a-b/\n" in text
+    assert f"ANNEX_PREFIX=annexes/{POOL}/a-b/\n" in text
     assert "ANNEX_TCP_FORWARDING_HOST=public-ipv4 " in text
     assert "{{" not in text.split("set -eu", 1)[1]
     assert len(worker_user_data(text)) < USER_DATA_LIMIT  # gzip-compressed, as sent
-    hostile = boot_script("x", "b; rm -rf /", "us-east-1")
+    hostile = boot_script("x", prefix("x"), "b; rm -rf /", "us-east-1")
     assert "ANNEX_BUCKET='b; rm -rf /'" in hostile
     subprocess.run(["bash", "-n"], input=text, text=True, check=True)
 
@@ -257,7 +291,7 @@ def test_no_test_seam_ships_in_the_user_data() -> None:
     """Nothing on an instance can redirect the metadata service or turn the block off:
     the script reads no ANNEX_* variable and no redirect file, and talks to the real
     metadata address (issue 9, Low)."""
-    text = boot_script("a-b", "bucket", "eu-west-1")
+    text = boot_script("a-b", prefix("a-b"), "bucket", "eu-west-1")
     assert "imds-url" not in text
     assert "${ANNEX_" not in text  # no setting from the environment
     assert "IMDS=http://169.254.169.254\n" in text
@@ -268,7 +302,9 @@ def test_no_test_seam_ships_in_the_user_data() -> None:
 def test_boot_script_is_shellcheck_clean(tmp_path: Path) -> None:
     # As rendered: the template's {{...}} placeholders are not shell (SC1083).
     path = tmp_path / "worker-boot.sh"
-    path.write_text(boot_script("a-b", "bucket", "eu-west-1", tcp_forwarding_host="public-ipv4"))
+    path.write_text(
+        boot_script("a-b", prefix("a-b"), "bucket", "eu-west-1", tcp_forwarding_host="public-ipv4")
+    )
     subprocess.run(["shellcheck", str(path)], check=True)
 
 

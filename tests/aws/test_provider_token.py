@@ -18,8 +18,8 @@ from botocore.stub import Stubber
 from condor_annex.errors import AnnexError
 from condor_annex.providers.aws import AwsProvider, SetupRecord
 from condor_annex.providers.aws.annexes.workeridentity import role_name
-from condor_annex.providers.aws.reaper import annex_prefix
 
+from .annexkeys import POOL, prefix
 from .test_provider import annex, bundle
 
 IAM_NOT_READY = (
@@ -46,6 +46,7 @@ class Stubbed:
             "ami-12345678",
             spot=spot,
             instance_types=["m5.large", "c5.large"] if spot else None,
+            pool=POOL,
             sleep=self.sleeps.append,
         )
         self.provider._clients["ec2"] = self.ec2
@@ -130,9 +131,9 @@ def test_other_errors_are_not_retried_and_leave_nothing(
     assert stubbed.sleeps == []
     # The annex's role and its objects (made before the launch, on moto) are gone again.
     with pytest.raises(ClientError, match="NoSuchEntity"):
-        session.client("iam").get_role(RoleName=role_name("us-east-1", "broke"))
+        session.client("iam").get_role(RoleName=role_name("us-east-1", POOL, "broke"))
     listed = session.client("s3").list_objects_v2(
-        Bucket=objects_allowed.bucket, Prefix=annex_prefix("broke")
+        Bucket=objects_allowed.bucket, Prefix=prefix("broke")
     )
     assert listed.get("KeyCount", 0) == 0
 

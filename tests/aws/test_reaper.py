@@ -24,22 +24,25 @@ BUCKET = "condor-annex-123456789012-us-east-1"
 NOW = 1_800_000_000.0
 
 
-def _tags(annex: str, lease_end: float) -> list[dict[str, str]]:
+POOL = "home-0123456789"
+
+
+def _tags(annex: str, lease_end: float, pool: str = POOL) -> list[dict[str, str]]:
     return [
         {"Key": TAG_MANAGED, "Value": "true"},
         {"Key": TAG_ANNEX, "Value": annex},
         {"Key": TAG_LEASE_END, "Value": str(int(lease_end))},
-        {"Key": TAG_POOL, "Value": "cm.example.org:9618"},
+        {"Key": TAG_POOL, "Value": pool},
     ]
 
 
-def launch(ec2: Any, annex: str, lease_end: float, count: int = 1) -> list[str]:
+def launch(ec2: Any, annex: str, lease_end: float, count: int = 1, pool: str = POOL) -> list[str]:
     reply = ec2.run_instances(
         ImageId="ami-12345678",
         InstanceType="t3.micro",
         MinCount=count,
         MaxCount=count,
-        TagSpecifications=[{"ResourceType": "instance", "Tags": _tags(annex, lease_end)}],
+        TagSpecifications=[{"ResourceType": "instance", "Tags": _tags(annex, lease_end, pool)}],
     )
     return [i["InstanceId"] for i in reply["Instances"]]
 
@@ -49,9 +52,9 @@ def states(ec2: Any, ids: list[str]) -> set[str]:
     return {i["State"]["Name"] for r in reply["Reservations"] for i in r["Instances"]}
 
 
-def put_config(s3: Any, annex: str) -> None:
+def put_config(s3: Any, annex: str, pool: str = POOL) -> None:
     for name in ("worker.config", "token"):
-        s3.put_object(Bucket=BUCKET, Key=f"annexes/{annex}/{name}", Body=b"x")
+        s3.put_object(Bucket=BUCKET, Key=f"annexes/{pool}/{annex}/{name}", Body=b"x")
 
 
 def keys(s3: Any) -> set[str]:
@@ -72,15 +75,28 @@ def test_foo_expiry_never_touches_foobar(clients: Clients) -> None:
     for annex in ("foo", "foobar", "fo"):
         put_config(clients.s3, annex)
     report = reap(clients, NOW, bucket=BUCKET)
-    assert report.expired_annexes == ["foo"]
+    assert report.expired_annexes == [f"{POOL}/foo"]
     assert sorted(report.terminated_instances) == sorted(foo)
     assert states(clients.ec2, foo) == {"terminated"}
     assert states(clients.ec2, foobar + fo) == {"running"}
     assert keys(clients.s3) == {
-        f"annexes/{a}/{n}" for a in ("foobar", "fo") for n in ("worker.config", "token")
+        f"annexes/{POOL}/{a}/{n}" for a in ("foobar", "fo") for n in ("worker.config", "token")
     }
     assert report.deleted_objects == 2
     assert report.errors == []
+
+
+def test_an_annex_of_the_same_name_in_another_pool_is_another_annex(clients: Clients) -> None:
+    """Two pools sharing the account both have `foo`: one's end leaves the other be."""
+    ended = launch(clients.ec2, "foo", NOW - 60, pool="laptop")
+    kept = launch(clients.ec2, "foo", NOW + 3600, pool="seed")
+    put_config(clients.s3, "foo", pool="laptop")
+    put_config(clients.s3, "foo", pool="seed")
+    report = reap(clients, NOW, bucket=BUCKET)
+    assert report.expired_annexes == ["laptop/foo"]
+    assert report.terminated_instances == ended
+    assert states(clients.ec2, kept) == {"running"}
+    assert keys(clients.s3) == {f"annexes/seed/foo/{n}" for n in ("worker.config", "token")}
 
 
 def test_unexpired_annex_is_untouched(clients: Clients) -> None:
@@ -111,7 +127,7 @@ def test_objects_of_an_annex_whose_workers_ended_themselves_go(clients: Clients)
     clients.ec2.terminate_instances(InstanceIds=ids)
     put_config(clients.s3, "selfended")
     report = reap(clients, NOW, bucket=BUCKET)
-    assert report.expired_annexes == ["selfended"]
+    assert report.expired_annexes == [f"{POOL}/selfended"]
     assert report.terminated_instances == []
     assert keys(clients.s3) == set()
 
@@ -157,7 +173,7 @@ def test_expired_fleets_are_ended(clients: Clients) -> None:
         }
     )["SpotFleetRequestId"]
     report = reap(clients, NOW, bucket=BUCKET)
-    assert report.expired_annexes == ["spotty"]
+    assert report.expired_annexes == [f"{POOL}/spotty"]
     assert report.deleted_fleets == [fleets["spotty"]]
     assert report.cancelled_spot_fleets == [spot]
     assert len(report.terminated_instances) == 2
@@ -182,7 +198,7 @@ def test_lambda_handler(clients: Clients, monkeypatch: pytest.MonkeyPatch) -> No
     put_config(clients.s3, "old")
     monkeypatch.setenv("ANNEX_BUCKET", BUCKET)
     result = reaper.handler({"source": "aws.events"}, None)
-    assert result["expired_annexes"] == ["old"]
+    assert result["expired_annexes"] == [f"{POOL}/old"]
     assert result["terminated_instances"] == ids
     assert keys(clients.s3) == set()
 
@@ -190,4 +206,4 @@ def test_lambda_handler(clients: Clients, monkeypatch: pytest.MonkeyPatch) -> No
 def test_reap_lines_summarise(clients: Clients) -> None:
     launch(clients.ec2, "x", NOW - 1)
     (line,) = reap(clients, NOW, bucket=BUCKET).lines()
-    assert "1 expired annex(es) (x), 1 instance(s) terminated" in line
+    assert f"1 expired annex(es) ({POOL}/x), 1 instance(s) terminated" in line

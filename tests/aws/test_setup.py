@@ -18,7 +18,7 @@ from condor_annex.errors import UsageError
 from condor_annex.providers.aws import SetupRecord, check_setup, find_setup, setup
 from condor_annex.providers.aws.account.guardrails import policy_document, policy_problems
 from condor_annex.providers.aws.account.stacks import next_action
-from condor_annex.providers.aws.reaper import TAG_ANNEX, TAG_MANAGED
+from condor_annex.providers.aws.reaper import TAG_ANNEX, TAG_MANAGED, TAG_POOL
 
 
 def test_bucket_is_private_encrypted_and_tls_only(session: Any, record: SetupRecord) -> None:
@@ -55,7 +55,8 @@ def test_worker_policy_reads_only_the_own_annex(session: Any, record: SetupRecor
     (statement,) = [st for st in doc["Statement"] if st["Effect"] == "Allow"]
     assert statement["Action"] == "s3:GetObject"
     assert statement["Resource"] == (
-        f"arn:aws:s3:::{record.bucket}/annexes/${{aws:PrincipalTag/{TAG_ANNEX}}}/*"
+        f"arn:aws:s3:::{record.bucket}/annexes/${{aws:PrincipalTag/{TAG_POOL}}}"
+        f"/${{aws:PrincipalTag/{TAG_ANNEX}}}/*"
     )
 
 
@@ -201,7 +202,7 @@ def test_check_setup_all_ok(session: Any, record: SetupRecord, said: list[str]) 
     assert all(r.ok for r in results), said
     assert "Checking for configuration bucket... OK." in said
     assert said[-1] == "Your setup looks OK."
-    assert len(results) == 8
+    assert len(results) == 9
 
 
 def test_check_setup_before_setup(session: Any, said: list[str]) -> None:

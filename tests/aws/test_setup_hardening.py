@@ -54,10 +54,14 @@ def _managed_policy(session: Any, arn: str) -> dict[str, Any]:
     return policy_document(raw["Document"])
 
 
-def test_worker_policy_denies_what_an_instance_policy_could_add(
+def test_worker_boundary_denies_what_an_instance_policy_could_add(
     session: Any, record: SetupRecord, said: list[str]
 ) -> None:
-    doc = statements(_managed_policy(session, record.worker_policy_arn))
+    """Every annex role carries the boundary (test_provider checks), so its denies hold
+    whatever policy is attached besides."""
+    doc = statements(_managed_policy(session, record.worker_boundary_arn))
+    allow = doc["WhatTheRolesPoliciesAllowButIam"]
+    assert (allow["Effect"], allow["NotAction"], allow["Resource"]) == ("Allow", "iam:*", "*")
     assert doc["NoIam"]["Effect"] == "Deny" and doc["NoIam"]["Action"] == "iam:*"
     tags = doc["NoToolTags"]
     assert tags["Effect"] == "Deny" and "ec2:CreateTags" in tags["Action"]
@@ -68,17 +72,17 @@ def test_worker_policy_denies_what_an_instance_policy_could_add(
     assert writes["Resource"] == [bucket, f"{bucket}/*"]
     assert doc["NoInstanceChanges"]["Effect"] == "Deny"
 
-    # A worker policy without its denies is caught by check-setup.
+    # A boundary without its denies is caught by check-setup.
     iam = session.client("iam")
-    allow_only = {"Version": "2012-10-17", "Statement": [doc["ReadOwnAnnexConfiguration"]]}
+    allow_only = {"Version": "2012-10-17", "Statement": [allow]}
     iam.create_policy_version(
-        PolicyArn=record.worker_policy_arn,
+        PolicyArn=record.worker_boundary_arn,
         PolicyDocument=json.dumps(allow_only),
         SetAsDefault=True,
     )
     said.clear()
     bad = [r for r in check_setup(session, said.append) if not r.ok]
-    assert [r.part for r in bad] == ["worker policy"]
+    assert [r.part for r in bad] == ["worker boundary"]
     assert "lacks its explicit denies (NoIam, NoInstanceChanges" in " ".join(said)
 
 
@@ -91,7 +95,8 @@ def test_bucket_policy_confines_workers_to_their_own_prefix(
     own = have["WorkersGetOnlyTheirOwnAnnex"]
     assert (own["Effect"], own["Action"]) == ("Deny", "s3:GetObject")
     assert own["NotResource"] == (
-        f"arn:aws:s3:::{record.bucket}/annexes/${{aws:PrincipalTag/condor-annex:annex}}/*"
+        f"arn:aws:s3:::{record.bucket}/annexes/${{aws:PrincipalTag/condor-annex:pool}}"
+        "/${aws:PrincipalTag/condor-annex:annex}/*"
     )
     assert own["Condition"] == {"Null": {"aws:PrincipalTag/condor-annex:annex": "false"}}
     assert have["WorkersReadOnlyTheirOwnAnnex"]["NotAction"] == "s3:GetObject"

@@ -47,6 +47,7 @@ from condor_annex.runtime.base import SYSTEM_PATH
 from condor_annex.runtime.install import WORKER_TOOLS, missing_packages
 from condor_annex.waiting import wait_for
 
+from .annexkeys import POOL, prefix  # noqa: F401
 from .bootvariant import boot_variant, recording_firewall
 from .imds import INSTANCE_ID, FakeImds, imds_server  # noqa: F401 - the imds fixture
 
@@ -150,10 +151,14 @@ def test_boot_script_worker_joins_the_pool_and_runs_a_job(
     request = annexes.request(NAME, count=1, lease_seconds=900, idle_seconds=600)
     record = AnnexRecord.from_request(request, "aws")
     # What `annex create` uploads for an AWS annex: the bundle with a real pool token.
-    upload_bundle(session.client("s3"), objects_allowed.bucket, annexes._bundle(record, info))
+    upload_bundle(
+        session.client("s3"), objects_allowed.bucket, prefix(NAME), annexes._bundle(record, info)
+    )
     script = workdir / "user-data"
     script.write_text(
-        _user_data(boot_script(NAME, objects_allowed.bucket, REGION), imds, aws_env, workdir)
+        _user_data(
+            boot_script(NAME, prefix(NAME), objects_allowed.bucket, REGION), imds, aws_env, workdir
+        )
     )
     state = worker_stopper
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from condor_annex.providers.aws.annexes.bootscript import boot_script
 
+from .annexkeys import POOL, prefix  # noqa: F401
 from .bootvariant import boot_variant
 from .imds import INSTANCE_ID, REAL_IMDS_V4
 from .netns import (  # noqa: F401 - the netns fixture
@@ -34,7 +35,7 @@ def boot(ns: Namespace, tmp_path: Path, extra_bin: Path | None = None):  # type:
     address where nothing answers; the metadata service is the real address's."""
     script = tmp_path / "user-data.sh"
     text = boot_variant(
-        boot_script("blocked", "bucket", "us-east-1"),
+        boot_script("blocked", prefix("blocked"), "bucket", "us-east-1"),
         S3_ENDPOINT="http://127.0.0.1:9",
         CONFIG_DIR=str(tmp_path / "etc"),
         STATE_DIR=str(tmp_path / "run"),

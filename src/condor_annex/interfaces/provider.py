@@ -32,6 +32,13 @@ class Context:
         """A directory of the provider's own (made on demand by the provider)."""
         return self.store.home / "providers" / provider
 
+    def pool_id(self) -> str:
+        """The pool's id: key what the provider makes by it and the annex name, where
+        other pools may make things too (see poolid.py)."""
+        from condor_annex.poolid import pool_id
+
+        return pool_id(self.store.home)
+
 
 @dataclass(frozen=True)
 class Timing:

@@ -88,13 +88,13 @@ CAPABILITIES = frozenset({"renew", "account", "reaper", "catalogue", "commands"}
 def open_provider(context: Context, options: Mapping[str, Any], location: str) -> Provider:
     from condor_annex.providers.aws.annexes.options import AwsOptions, aws_provider
 
-    return aws_provider(AwsOptions.from_given(options), location or None)
+    return aws_provider(AwsOptions.from_given(options), context.pool_id(), location or None)
 
 
 def open_catalogue(context: Context, options: Mapping[str, Any], location: str) -> Catalogue:
     from condor_annex.providers.aws.annexes.catalogue import open_aws_catalogue
 
-    return open_aws_catalogue(options, location, context.state_dir(NAME))
+    return open_aws_catalogue(options, location, context.state_dir(NAME), context.pool_id())
 
 
 def open_account(context: Context, options: Mapping[str, Any]) -> Account:

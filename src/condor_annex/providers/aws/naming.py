@@ -30,6 +30,12 @@ def iam_path(region: str) -> str:
     return f"/{PREFIX}/{region}/"
 
 
+def annex_role_path(region: str, pool: str) -> str:
+    """Where one pool's annex roles live: a seed's policy names its own pool's path, and
+    '/' cannot be in a pool id, so no pool's path is a prefix of another's."""
+    return f"{iam_path(region)}pool/{pool}/"
+
+
 def iam_name_prefix(region: str) -> str:
     return f"{PREFIX}-{region}-"
 

@@ -7,10 +7,12 @@ run every minute, pages through everything tagged. On each run it
 - terminates every live instance whose own lease has passed (the hard cost bound), and
 - for every annex whose leases have all passed (over its instances in any state, so an
   annex whose workers already ended themselves still counts), cancels its fleets and spot
-  fleet requests and deletes its configuration objects under `annexes/<annex>/`.
+  fleet requests and deletes its configuration objects under `annexes/<pool>/<annex>/`.
 
-Annex names are compared exactly, and object prefixes end in '/': `foo` never touches
-`foobar`. The worker ends its own lease too; this is the backstop.
+An annex is its pool's id and its name together (two pools sharing an account may both
+have an annex `foo`; tags `condor-annex:pool` and `condor-annex:annex`). Both are
+compared exactly, and object prefixes end in '/': `foo` never touches `foobar`.
+The worker ends its own lease too; this is the backstop.
 
 This module is shipped to Lambda on its own (setup inlines its source into the stack as
 `index.py`), so it imports only the standard library and boto3. That is also why the tag
@@ -33,7 +35,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 TAG_MANAGED = "condor-annex:managed"
 TAG_ANNEX = "condor-annex:annex"
 TAG_LEASE_END = "condor-annex:lease-end"
-TAG_POOL = "condor-annex:pool"
+TAG_POOL = "condor-annex:pool"  # the pool's id (poolid.py), never an address
+# Where the workers' collector is (host:port): finds a cloud pool's workers that were
+# launched from elsewhere (pools/poolmembers.py). Informational only.
+TAG_COLLECTOR = "condor-annex:collector"
 # Set by the reaper on what it ends, so status can say "lease" rather than "exited".
 TAG_ENDED_BY = "condor-annex:ended-by"
 CONFIG_PREFIX = "annexes/"
@@ -46,9 +51,14 @@ CANCEL_SPOT_FLEETS_BATCH = 100
 DELETE_OBJECTS_BATCH = 1000  # DeleteObjects takes at most 1000 keys per call
 
 
-def annex_prefix(annex: str) -> str:
+def pool_prefix(pool: str) -> str:
+    """The key prefix of every object of one pool's annexes."""
+    return f"{CONFIG_PREFIX}{pool}/"
+
+
+def annex_prefix(pool: str, annex: str) -> str:
     """The key prefix of one annex's objects; the trailing '/' keeps `foo` off `foobar`."""
-    return f"{CONFIG_PREFIX}{annex}/"
+    return f"{pool_prefix(pool)}{annex}/"
 
 
 @dataclass
@@ -89,9 +99,16 @@ class _Lease:
 
     kind: str  # "instance", "fleet" or "spot-fleet"
     id: str
+    pool: str
     annex: str
     lease_end: float | None
     live: bool
+
+    @classmethod
+    def of(cls, kind: str, id: str, tags: dict[str, str], live: bool) -> _Lease:
+        return cls(
+            kind, id, tags.get(TAG_POOL, ""), tags.get(TAG_ANNEX, ""), _lease_end(tags), live
+        )
 
 
 def tag_dict(items: Iterable[dict[str, str]] | None) -> dict[str, str]:
@@ -106,8 +123,9 @@ def _lease_end(tags: dict[str, str]) -> float | None:
         return None
 
 
-def _valid_annex(name: str) -> bool:
-    return bool(name) and "/" not in name
+def _valid_annex(pool: str, name: str) -> bool:
+    """Only a whole (pool, annex) pair names one annex's objects."""
+    return all(part and "/" not in part and part not in {".", ".."} for part in (pool, name))
 
 
 def _instances(ec2: Any) -> Iterator[_Lease]:
@@ -120,13 +138,8 @@ def _instances(ec2: Any) -> Iterator[_Lease]:
         for reservation in page["Reservations"]:
             for inst in reservation["Instances"]:
                 tags = tag_dict(inst.get("Tags"))
-                yield _Lease(
-                    "instance",
-                    inst["InstanceId"],
-                    tags.get(TAG_ANNEX, ""),
-                    _lease_end(tags),
-                    inst["State"]["Name"] in LIVE_STATES,
-                )
+                live = inst["State"]["Name"] in LIVE_STATES
+                yield _Lease.of("instance", inst["InstanceId"], tags, live)
 
 
 def _fleets(ec2: Any) -> Iterator[_Lease]:
@@ -135,7 +148,7 @@ def _fleets(ec2: Any) -> Iterator[_Lease]:
             tags = tag_dict(fleet.get("Tags"))
             if TAG_ANNEX in tags:
                 live = not fleet.get("FleetState", "").startswith("deleted")
-                yield _Lease("fleet", fleet["FleetId"], tags[TAG_ANNEX], _lease_end(tags), live)
+                yield _Lease.of("fleet", fleet["FleetId"], tags, live)
 
 
 def _spot_fleets(ec2: Any) -> Iterator[_Lease]:
@@ -144,9 +157,7 @@ def _spot_fleets(ec2: Any) -> Iterator[_Lease]:
             tags = tag_dict(req.get("Tags"))
             if TAG_ANNEX in tags:
                 live = not req.get("SpotFleetRequestState", "").startswith("cancelled")
-                yield _Lease(
-                    "spot-fleet", req["SpotFleetRequestId"], tags[TAG_ANNEX], _lease_end(tags), live
-                )
+                yield _Lease.of("spot-fleet", req["SpotFleetRequestId"], tags, live)
 
 
 def batches(items: Sequence[str], size: int) -> Iterator[list[str]]:
@@ -244,29 +255,30 @@ def reap(session_or_clients: Any, now: float, bucket: str | None = None) -> Reap
     report = ReapReport(now=now)
     leases = [*_instances(clients.ec2), *_fleets(clients.ec2), *_spot_fleets(clients.ec2)]
 
-    by_annex: dict[str, list[_Lease]] = {}
+    by_annex: dict[tuple[str, str], list[_Lease]] = {}
     for lease in leases:
-        if _valid_annex(lease.annex):
-            by_annex.setdefault(lease.annex, []).append(lease)
+        if _valid_annex(lease.pool, lease.annex):
+            by_annex.setdefault((lease.pool, lease.annex), []).append(lease)
     overdue = {
         x.id
         for x in leases
         if x.kind == "instance" and x.live and x.lease_end is not None and x.lease_end <= now
     }
 
-    for annex, items in sorted(by_annex.items()):
+    for (pool, annex), items in sorted(by_annex.items()):
         ends = [x.lease_end for x in items if x.lease_end is not None]
         if not ends or max(ends) > now:
             continue  # no lease on it, or some part of it is still leased
         live = [x for x in items if x.live]
-        report.expired_annexes.append(annex)
+        report.expired_annexes.append(f"{pool}/{annex}")
         overdue.update(x.id for x in live if x.kind == "instance")
         _end_fleets(clients.ec2, [x for x in live if x.kind != "instance"], report)
         if bucket:
+            prefix = annex_prefix(pool, annex)
             try:
-                report.deleted_objects += delete_prefix(clients.s3, bucket, annex_prefix(annex))
+                report.deleted_objects += delete_prefix(clients.s3, bucket, prefix)
             except (ClientError, BotoCoreError) as err:
-                report.errors.append(f"deleting {annex_prefix(annex)} in {bucket}: {err}")
+                report.errors.append(f"deleting {prefix} in {bucket}: {err}")
     if report.expired_annexes and not bucket:
         report.errors.append("no configuration bucket given; expired annexes' objects remain")
     _terminate(clients.ec2, overdue, report)

@@ -19,9 +19,11 @@ from urllib.parse import unquote
 from botocore.exceptions import ClientError
 
 from condor_annex.providers.aws.account.setuprecord import SetupRecord, rebuild_fix, setup_fix
-from condor_annex.providers.aws.reaper import TAG_ANNEX, TAG_MANAGED
+from condor_annex.providers.aws.reaper import TAG_ANNEX, TAG_MANAGED, TAG_POOL
 
 WORKER_TAG = f"aws:PrincipalTag/{TAG_ANNEX}"
+# A worker's own objects, as its role's tags (pool id and annex name) name them.
+WORKER_PREFIX = f"annexes/${{aws:PrincipalTag/{TAG_POOL}}}/${{{WORKER_TAG}}}/"
 
 WORLD_V4 = "0.0.0.0/0"
 WORLD_V6 = "::/0"
@@ -78,7 +80,7 @@ def worker_confinement_statements(partition: str, bucket: str) -> list[dict[str,
             "Effect": "Deny",
             "Principal": "*",
             "Action": "s3:GetObject",
-            "NotResource": f"{arn}/annexes/${{{WORKER_TAG}}}/*",
+            "NotResource": f"{arn}/{WORKER_PREFIX}*",
             "Condition": is_worker,
         },
     ]
@@ -92,7 +94,8 @@ def bucket_policy_statements(partition: str, bucket: str) -> list[dict[str, Any]
     ]
 
 
-# What no --instance-policy may add to a worker: explicit denies in the worker policy.
+# What no --instance-policy may add to a worker: explicit denies in the worker roles'
+# permissions boundary.
 WORKER_DENIES = {"NoOtherConfigurationObjects", "NoToolTags", "NoInstanceChanges", "NoIam"}
 
 
@@ -186,6 +189,7 @@ class Guardrails:
         return [
             self.check_bucket(),
             self.check_worker_policy(),
+            self.check_worker_boundary(),
             self.check_reaper_role(),
             self.check_reaper_function(),
             self.check_schedule(),
@@ -247,7 +251,7 @@ class Guardrails:
 
     def check_worker_policy(self) -> CheckResult:
         bucket_arn = f"arn:{self.partition}:s3:::{self.record.bucket}"
-        prefix = f"{bucket_arn}/annexes/${{aws:PrincipalTag/{TAG_ANNEX}}}/"
+        prefix = f"{bucket_arn}/{WORKER_PREFIX}"
 
         def problems() -> list[str]:
             doc = self._managed_policy_document(self.record.worker_policy_arn)
@@ -263,13 +267,21 @@ class Guardrails:
                 found.append(
                     f"worker policy allows more than s3:GetObject ({', '.join(sorted(actions))})"
                 )
-            denies = {st.get("Sid") for st in statements if st.get("Effect") == "Deny"}
-            if WORKER_DENIES - denies:
-                missing = ", ".join(sorted(WORKER_DENIES - denies))
-                found.append(f"worker policy lacks its explicit denies ({missing})")
             return found
 
         return self._guard("worker policy", rebuild_fix(self.record.region), problems)
+
+    def check_worker_boundary(self) -> CheckResult:
+        def problems() -> list[str]:
+            doc = self._managed_policy_document(self.record.worker_boundary_arn)
+            statements = _aslist(doc.get("Statement", []))
+            denies = {st.get("Sid") for st in statements if st.get("Effect") == "Deny"}
+            if WORKER_DENIES - denies:
+                missing = ", ".join(sorted(WORKER_DENIES - denies))
+                return [f"worker boundary lacks its explicit denies ({missing})"]
+            return []
+
+        return self._guard("worker boundary", rebuild_fix(self.record.region), problems)
 
     def _managed_policy_document(self, arn: str) -> dict[str, Any]:
         version = self.iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]

@@ -22,6 +22,7 @@ class SetupRecord:
     stack_name: str
     bucket: str
     worker_policy_arn: str
+    worker_boundary_arn: str
     reaper_role_name: str
     reaper_function_name: str
     reaper_function_arn: str
@@ -39,6 +40,7 @@ class SetupRecord:
             stack_name=naming.stack_name(region),
             bucket=outputs["BucketName"],
             worker_policy_arn=outputs["WorkerPolicyArn"],
+            worker_boundary_arn=outputs["WorkerBoundaryArn"],
             reaper_role_name=outputs["ReaperRoleName"],
             reaper_function_name=outputs["ReaperFunctionName"],
             reaper_function_arn=outputs["ReaperFunctionArn"],
@@ -91,5 +93,9 @@ def find_setup(session: Any) -> SetupRecord:
     if stack["StackStatus"] not in STABLE_OK or "BucketName" not in outputs:
         raise UsageError(
             f"condor-annex setup in {region} is {stack['StackStatus']}; {setup_fix(region)}"
+        )
+    if "WorkerBoundaryArn" not in outputs:
+        raise UsageError(
+            f"condor-annex setup in {region} predates per-pool annexes; {setup_fix(region)}"
         )
     return SetupRecord.from_outputs(region, outputs)

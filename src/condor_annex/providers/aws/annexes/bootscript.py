@@ -12,7 +12,6 @@ import re
 import shlex
 from importlib import resources
 
-from condor_annex.providers.aws.reaper import annex_prefix
 from condor_annex.seed import with_imds_block
 
 SCRIPT_NAME = "worker-boot.sh"
@@ -28,6 +27,7 @@ def script_text() -> str:
 
 def boot_script(
     annex: str,
+    prefix: str,
     bucket: str,
     region: str,
     tcp_forwarding_host: str = "",
@@ -35,12 +35,13 @@ def boot_script(
     install_htcondor: bool = False,
     extra_config: bool = False,
 ) -> str:
-    """The boot script of every worker of `annex`. `install_htcondor`: the image has no
-    HTCondor, install it first; `extra_config`: install the annex's -config-dir files."""
+    """The boot script of every worker of `annex`, whose objects are under `prefix`.
+    `install_htcondor`: the image has no HTCondor, install it first; `extra_config`:
+    install the annex's -config-dir files."""
     values = {
         "annex": annex,
         "bucket": bucket,
-        "prefix": annex_prefix(annex),
+        "prefix": prefix,
         "region": region,
         "tcp_forwarding_host": tcp_forwarding_host,
         "install_htcondor": "1" if install_htcondor else "",

@@ -1,4 +1,5 @@
-"""The annex's worker pieces in the configuration bucket, under `annexes/<name>/`.
+"""The annex's worker pieces in the configuration bucket, under its prefix
+`annexes/<pool id>/<name>/` (reaper.annex_prefix).
 
 Three objects, all a worker needs and the same for every worker of the annex:
 `worker.config` (the shared worker config, rendered for the cloud), `lease.config` (the
@@ -15,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from condor_annex.providers.aws.images.imagescript import COMMON, ROLE_SCRIPTS, script_text
-from condor_annex.providers.aws.reaper import annex_prefix
 from condor_annex.workerconfig import WorkerBundle, lease_config, worker_config
 
 WORKER_CONFIG = "worker.config"
@@ -38,8 +38,8 @@ CLOUD_NETWORK = "CCB_ADDRESS = $(COLLECTOR_HOST)\nSTARTER_ALLOW_RUNAS_OWNER = Fa
 UPDATE_INTERVAL = 30
 
 
-def object_key(annex: str, piece: str) -> str:
-    return f"{annex_prefix(annex)}{piece}"
+def object_key(prefix: str, piece: str) -> str:
+    return f"{prefix}{piece}"
 
 
 def cloud_worker_config(bundle: WorkerBundle) -> str:
@@ -64,26 +64,24 @@ def put_piece(s3: Any, bucket: str, key: str, body: str | bytes) -> None:
     )
 
 
-def upload_lease(s3: Any, bucket: str, bundle: WorkerBundle) -> None:
+def upload_lease(s3: Any, bucket: str, prefix: str, bundle: WorkerBundle) -> None:
     """The pieces a renewal changes: a fresh token and the new lease end."""
-    put_piece(s3, bucket, object_key(bundle.annex_name, TOKEN), bundle.token)
-    put_piece(
-        s3, bucket, object_key(bundle.annex_name, LEASE_CONFIG), lease_config(bundle.lease_end)
-    )
+    put_piece(s3, bucket, object_key(prefix, TOKEN), bundle.token)
+    put_piece(s3, bucket, object_key(prefix, LEASE_CONFIG), lease_config(bundle.lease_end))
 
 
-def upload_bundle(s3: Any, bucket: str, bundle: WorkerBundle) -> list[str]:
+def upload_bundle(s3: Any, bucket: str, prefix: str, bundle: WorkerBundle) -> list[str]:
     """Every piece; returns the keys (never the contents) for reports."""
-    put_piece(s3, bucket, object_key(bundle.annex_name, WORKER_CONFIG), cloud_worker_config(bundle))
-    upload_lease(s3, bucket, bundle)
-    return [object_key(bundle.annex_name, p) for p in (WORKER_CONFIG, LEASE_CONFIG, TOKEN)]
+    put_piece(s3, bucket, object_key(prefix, WORKER_CONFIG), cloud_worker_config(bundle))
+    upload_lease(s3, bucket, prefix, bundle)
+    return [object_key(prefix, p) for p in (WORKER_CONFIG, LEASE_CONFIG, TOKEN)]
 
 
-def upload_install_scripts(s3: Any, bucket: str, annex: str) -> list[str]:
+def upload_install_scripts(s3: Any, bucket: str, prefix: str) -> list[str]:
     """The worker install script and its shared part, for workers on an image without
     HTCondor (the boot script runs them before anything else); returns the keys."""
     keys = []
     for name in (COMMON, ROLE_SCRIPTS["worker"]):
-        keys.append(object_key(annex, f"{INSTALL_FOLDER}{name}"))
+        keys.append(object_key(prefix, f"{INSTALL_FOLDER}{name}"))
         put_piece(s3, bucket, keys[-1], script_text(name))
     return keys

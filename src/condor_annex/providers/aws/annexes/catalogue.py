@@ -39,8 +39,9 @@ class AwsCatalogue:
     """The "catalogue" capability of the AWS provider. Nothing is asked of AWS until a
     type list or a launch is wanted."""
 
-    def __init__(self, options: AwsOptions, location: str, state_dir: Path) -> None:
+    def __init__(self, options: AwsOptions, location: str, state_dir: Path, pool: str) -> None:
         self.options = options
+        self.pool = pool
         self.location = location
         self.state_dir = state_dir
         # Where the last on-demand prices came from, for people ("price list" or the table).
@@ -48,7 +49,7 @@ class AwsCatalogue:
 
     @cached_property
     def provider(self) -> AwsProvider:
-        return aws_provider(self.options, self.location or None)
+        return aws_provider(self.options, self.pool, self.location or None)
 
     @cached_property
     def offerings(self) -> Offerings:
@@ -121,5 +122,5 @@ class AwsCatalogue:
             self.offerings.avoid(offering(str(w.data["type"]), True) for w in taken)
 
 
-def open_aws_catalogue(options: Any, location: str, state_dir: Path) -> AwsCatalogue:
-    return AwsCatalogue(AwsOptions.from_given(options), location, state_dir)
+def open_aws_catalogue(options: Any, location: str, state_dir: Path, pool: str) -> AwsCatalogue:
+    return AwsCatalogue(AwsOptions.from_given(options), location, state_dir, pool)

@@ -73,9 +73,9 @@ def read_config_dir(directory: Path, flag: str = "--config-dir") -> tuple[Config
     return tuple(files)
 
 
-def upload_config_files(s3: Any, bucket: str, annex: str, files: tuple[ConfigFile, ...]) -> None:
+def upload_config_files(s3: Any, bucket: str, prefix: str, files: tuple[ConfigFile, ...]) -> None:
     """The files, then the list the boot script reads (so the list never names a file
-    that is not there yet)."""
+    that is not there yet), under the annex's prefix."""
     for item in files:
-        put_piece(s3, bucket, object_key(annex, f"{FOLDER}{item.name}"), item.data)
-    put_piece(s3, bucket, object_key(annex, LIST), "".join(f"{f.name}\n" for f in files))
+        put_piece(s3, bucket, object_key(prefix, f"{FOLDER}{item.name}"), item.data)
+    put_piece(s3, bucket, object_key(prefix, LIST), "".join(f"{f.name}\n" for f in files))

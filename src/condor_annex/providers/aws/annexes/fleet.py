@@ -63,7 +63,7 @@ def _observations(
     return found
 
 
-def launched_for(ec2: Any, annex: str, request_id: str) -> dict[str, list[str]]:
+def launched_for(ec2: Any, pool: str, annex: str, request_id: str) -> dict[str, list[str]]:
     """Live instances that an earlier run of this request launched, by type."""
     filters = [
         {"Name": f"tag:{TAG_REQUEST}", "Values": [request_id]},
@@ -76,7 +76,8 @@ def launched_for(ec2: Any, annex: str, request_id: str) -> dict[str, list[str]]:
     for page in pages:
         for reservation in page["Reservations"]:
             for raw in reservation["Instances"]:
-                if tag_dict(raw.get("Tags")).get(ec2x.TAG_ANNEX) == annex:
+                tags = tag_dict(raw.get("Tags"))
+                if (tags.get(ec2x.TAG_POOL), tags.get(ec2x.TAG_ANNEX)) == (pool, annex):
                     found.setdefault(raw["InstanceType"], []).append(raw["InstanceId"])
     return found
 
@@ -114,7 +115,7 @@ def create_fleet(
 ) -> FleetResult:
     ec2 = provider.client("ec2")
     now = time.time()
-    earlier = launched_for(ec2, annex.name, request_id)
+    earlier = launched_for(ec2, provider.pool, annex.name, request_id)
     if earlier:
         return FleetResult(_observations(earlier, launch, request_id, now))
     identity, user_data, tags = provider.launch_inputs(annex, bundle)

@@ -21,6 +21,7 @@ from condor_annex.providers.aws.reaper import (
     LIVE_STATES,
     PAGE_SIZE,
     TAG_ANNEX,
+    TAG_COLLECTOR,
     TAG_ENDED_BY,
     TAG_LEASE_END,
     TAG_MANAGED,
@@ -44,6 +45,7 @@ class Instance:
     spot: bool
     launched: float | None
     annex: str
+    pool: str = ""
     ended_by: str = ""  # "lease" once the reaper has ended it
 
     @property
@@ -51,16 +53,21 @@ class Instance:
         return self.state in LIVE_STATES
 
 
-def annex_tags(annex: str, lease_end: float, pool: str, extra: dict[str, str]) -> list[dict]:
-    """The tags every instance, volume and fleet of the annex carries.
+def annex_tags(
+    pool: str, annex: str, lease_end: float, collector: str, extra: dict[str, str]
+) -> list[dict]:
+    """The tags every instance, volume and fleet of the annex carries: the pool's id and
+    the annex name (together they name the annex), its lease end, and where its
+    collector is.
 
     User tags come first so they can never override the tool's own keys.
     """
     tags = {k: v for k, v in extra.items() if not k.startswith("condor-annex:")}
     tags |= {
+        TAG_POOL: pool,
         TAG_ANNEX: annex,
         TAG_LEASE_END: lease_tag(lease_end),
-        TAG_POOL: pool,
+        TAG_COLLECTOR: collector,
         TAG_MANAGED: "true",
     }
     return [{"Key": k, "Value": v} for k, v in tags.items()]
@@ -96,17 +103,22 @@ def to_instance(raw: dict[str, Any]) -> Instance:
         spot=raw.get("InstanceLifecycle") == "spot",
         launched=_epoch(raw.get("LaunchTime")),
         annex=tags.get(TAG_ANNEX, ""),
+        pool=tags.get(TAG_POOL, ""),
         ended_by=tags.get(TAG_ENDED_BY, ""),
     )
 
 
-def describe_annex(ec2: Any, annex: str, live_only: bool = False) -> list[Instance]:
-    """Every instance tagged with exactly this annex name (`foo` never matches `foobar`).
+def describe_annex(ec2: Any, pool: str, annex: str, live_only: bool = False) -> list[Instance]:
+    """Every instance tagged with exactly this pool and annex name (`foo` never matches
+    `foobar`, nor another pool's `foo`).
 
-    EC2's tag filter is exact unless the value has wildcards, and annex names cannot hold
-    any; the tag is compared again here all the same.
+    EC2's tag filter is exact unless the value has wildcards, and neither name can hold
+    any; the tags are compared again here all the same.
     """
-    filters = [{"Name": f"tag:{TAG_ANNEX}", "Values": [annex]}]
+    filters = [
+        {"Name": f"tag:{TAG_POOL}", "Values": [pool]},
+        {"Name": f"tag:{TAG_ANNEX}", "Values": [annex]},
+    ]
     if live_only:
         filters.append({"Name": "instance-state-name", "Values": list(LIVE_STATES)})
     pages = ec2.get_paginator("describe_instances").paginate(
@@ -117,19 +129,19 @@ def describe_annex(ec2: Any, annex: str, live_only: bool = False) -> list[Instan
         for reservation in page["Reservations"]:
             for raw in reservation["Instances"]:
                 inst = to_instance(raw)
-                if inst.annex == annex:
+                if (inst.pool, inst.annex) == (pool, annex):
                     found.append(inst)
     return found
 
 
-def annex_fleets(ec2: Any, annex: str) -> list[str]:
+def annex_fleets(ec2: Any, pool: str, annex: str) -> list[str]:
     """Ids of the annex's EC2 fleets not yet deleted (DescribeFleets has no tag filter)."""
     ids = []
     for page in ec2.get_paginator("describe_fleets").paginate():
         for fleet in page.get("Fleets", []):
-            if tag_dict(fleet.get("Tags")).get(TAG_ANNEX) == annex and not fleet.get(
-                "FleetState", ""
-            ).startswith("deleted"):
+            tags = tag_dict(fleet.get("Tags"))
+            ours = (tags.get(TAG_POOL), tags.get(TAG_ANNEX)) == (pool, annex)
+            if ours and not fleet.get("FleetState", "").startswith("deleted"):
                 ids.append(fleet["FleetId"])
     return ids
 

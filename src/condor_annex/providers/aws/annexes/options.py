@@ -154,8 +154,9 @@ class AwsOptions:
         return self.fleet.instance_types, {**self.fleet.tags, **tags}, self.key_name or ""
 
 
-def aws_provider(options: AwsOptions, region: str | None = None) -> AwsProvider:
-    """A provider for the region (an annex's own region wins over --region)."""
+def aws_provider(options: AwsOptions, pool: str, region: str | None = None) -> AwsProvider:
+    """A provider for the pool's annexes in the region (an annex's own region wins over
+    --region)."""
     session = options.session(region)
     try:
         record = find_setup(session)
@@ -174,6 +175,7 @@ def aws_provider(options: AwsOptions, region: str | None = None) -> AwsProvider:
         spot=options.spot or options.fleet is not None,
         instance_types=instance_types,
         tags=tags,
+        pool=pool,
         instance_policies=options.chosen_instance_policies(),
         key_name=key_name,
         security_groups=options.security_groups,

@@ -49,6 +49,7 @@ from condor_annex.providers.aws.annexes.stockimage import StockImages, stock_ima
 from condor_annex.providers.aws.annexes.userdata import UserPart, worker_user_data
 from condor_annex.providers.aws.annexes.workeridentity import (
     AnnexIdentity,
+    WorkerPolicies,
     check_policy,
     delete_annex_identity,
     ensure_annex_identity,
@@ -125,6 +126,7 @@ class AwsProvider:
         instance_types: Sequence[str] | None = None,
         tags: dict[str, str] | None = None,
         *,
+        pool: str,
         instance_policies: Sequence[str] = (),
         key_name: str = "",
         security_groups: Sequence[str] = (),
@@ -136,8 +138,10 @@ class AwsProvider:
         clock: Callable[[], float] = time.time,
         iam_retry_delays: Sequence[float] = IAM_RETRY_DELAYS,
     ) -> None:
-        """No network here: clients are made on first use."""
+        """No network here: clients are made on first use. `pool` is the pool's id: the
+        annex is this pool's annex of its name (tags, objects and role carry both)."""
         self.session = session
+        self.pool = pool
         self.setup = setup_record
         self.region: str = setup_record.region
         self.location = self.region
@@ -220,6 +224,15 @@ class AwsProvider:
         if request.count < 1:
             raise UsageError(f"count {request.count} is below 1")
         ec2 = self.client("ec2")
+        # The cloud is the truth, not this home's records: another home of the same pool
+        # (or a lost record) may have an annex of this name running.
+        running = ec2x.describe_annex(ec2, self.pool, request.name, live_only=True)
+        if running:
+            raise UsageError(
+                f"annex {request.name!r} of pool {self.pool} already has {len(running)} live "
+                f"instance(s) in {self.region}; end it (`annex off {request.name}`) or pick "
+                "another name"
+            )
         needed = self._types_without_image()
         images = set(self.fleet.image_ids if self.fleet else ())
         if self.image_id or not needed:
@@ -274,18 +287,21 @@ class AwsProvider:
         identity = ensure_annex_identity(
             self.client("iam"),
             self.region,
+            self.pool,
             annex.name,
-            self.setup.worker_policy_arn,
+            WorkerPolicies(self.setup.worker_policy_arn, self.setup.worker_boundary_arn),
             self.instance_policies,
         )
         s3 = self.client("s3")
-        upload_bundle(s3, self.setup.bucket, bundle)
+        prefix = annex_prefix(self.pool, annex.name)
+        upload_bundle(s3, self.setup.bucket, prefix, bundle)
         if self.config_files:
-            upload_config_files(s3, self.setup.bucket, annex.name, self.config_files)
+            upload_config_files(s3, self.setup.bucket, prefix, self.config_files)
         if self.stock is not None:
-            upload_install_scripts(s3, self.setup.bucket, annex.name)
+            upload_install_scripts(s3, self.setup.bucket, prefix)
         script = boot_script(
             annex.name,
+            prefix,
             self.setup.bucket,
             self.region,
             self.tcp_forwarding_host,
@@ -293,7 +309,7 @@ class AwsProvider:
             extra_config=bool(self.config_files),
         )
         user_data = worker_user_data(script, self.user_data)
-        tags = ec2x.annex_tags(annex.name, annex.lease_end, bundle.collector, self.tags)
+        tags = ec2x.annex_tags(self.pool, annex.name, annex.lease_end, bundle.collector, self.tags)
         return identity, user_data, tags
 
     def _undo_launch(self, annex: AnnexRecord) -> None:
@@ -478,7 +494,7 @@ class AwsProvider:
     # -- looking -----------------------------------------------------------------------------
     @aws_errors
     def query_instances(self, annex: AnnexRecord) -> list[Observation]:
-        found = ec2x.describe_annex(self.client("ec2"), annex.name)
+        found = ec2x.describe_annex(self.client("ec2"), self.pool, annex.name)
         self.seen[annex.name] = found
         return [
             Observation(
@@ -506,10 +522,10 @@ class AwsProvider:
         ec2 = self.client("ec2")
         wanted = None if ids is None else set(ids)
         if wanted is None:
-            fleets = ec2x.annex_fleets(ec2, annex.name)
+            fleets = ec2x.annex_fleets(ec2, self.pool, annex.name)
             for batch in ec2x.batches(fleets, DELETE_FLEETS_BATCH):
                 ec2.delete_fleets(FleetIds=batch, TerminateInstances=True)
-        live = ec2x.describe_annex(ec2, annex.name, live_only=True)
+        live = ec2x.describe_annex(ec2, self.pool, annex.name, live_only=True)
         targets = [i.id for i in live if wanted is None or i.id in wanted]
         for batch in ec2x.batches(targets):
             ec2.terminate_instances(InstanceIds=batch)
@@ -519,12 +535,13 @@ class AwsProvider:
     def _clean_up(self, name: str) -> None:
         """Once the whole annex is ended: its token and config, its role. Best effort: the
         reaper deletes the objects after the lease, and teardown finds leftover roles."""
+        prefix = annex_prefix(self.pool, name)
         try:
-            delete_prefix(self.client("s3"), self.setup.bucket, annex_prefix(name))
+            delete_prefix(self.client("s3"), self.setup.bucket, prefix)
         except (ClientError, BotoCoreError) as err:
-            self.warnings.append(f"could not delete {annex_prefix(name)}: {err}")
+            self.warnings.append(f"could not delete {prefix}: {err}")
         try:
-            delete_annex_identity(self.client("iam"), self.region, name)
+            delete_annex_identity(self.client("iam"), self.region, self.pool, name)
         except (ClientError, BotoCoreError) as err:
             self.warnings.append(f"could not delete the role of annex {name}: {err}")
 
@@ -533,10 +550,11 @@ class AwsProvider:
     def set_lease(self, annex: AnnexRecord, bundle: WorkerBundle) -> None:
         """New token and lease.config first (workers poll them), then the lease tags the
         reaper reads, on every live instance and fleet of the annex, in batches."""
-        upload_lease(self.client("s3"), self.setup.bucket, bundle)
+        prefix = annex_prefix(self.pool, annex.name)
+        upload_lease(self.client("s3"), self.setup.bucket, prefix, bundle)
         ec2 = self.client("ec2")
-        ids = [i.id for i in ec2x.describe_annex(ec2, annex.name, live_only=True)]
-        ids += ec2x.annex_fleets(ec2, annex.name)
+        ids = [i.id for i in ec2x.describe_annex(ec2, self.pool, annex.name, live_only=True)]
+        ids += ec2x.annex_fleets(ec2, self.pool, annex.name)
         tag = [{"Key": TAG_LEASE_END, "Value": ec2x.lease_tag(annex.lease_end)}]
         for batch in ec2x.batches(ids):
             ec2.create_tags(Resources=batch, Tags=tag)

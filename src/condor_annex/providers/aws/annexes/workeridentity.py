@@ -1,13 +1,17 @@
 """One IAM role and instance profile per annex: how a worker can read only its own objects.
 
 The setup's shared worker policy grants s3:GetObject on
-`annexes/${aws:PrincipalTag/condor-annex:annex}/*`. A role's tags are its sessions'
-principal tags, so a role tagged `condor-annex:annex=<name>` with that policy attached
-reads `annexes/<name>/` and nothing else: a worker of `foo` cannot read `foobar`'s token
-(the old tool let every worker read every pool password).
+`annexes/${aws:PrincipalTag/condor-annex:pool}/${aws:PrincipalTag/condor-annex:annex}/*`.
+A role's tags are its sessions' principal tags, so a role tagged with its pool's id and
+annex name, with that policy attached, reads `annexes/<pool>/<name>/` and nothing else: a
+worker of `foo` cannot read `foobar`'s token, nor another pool's `foo`'s (the old tool
+let every worker read every pool password).
 
-Roles live under the setup's IAM path `/condor-annex/<region>/`, so teardown and the
-inventory find them by path. Making them is idempotent: a re-run reuses what exists.
+Every role carries the setup's permissions boundary, so no policy attached to it (an
+--instance-policy) can add IAM, the tool's tags, or another annex's objects; a seed may
+create roles only with it. Roles live under `/condor-annex/<region>/pool/<pool>/`, so
+teardown and the inventory find them by path, and a seed's policy names its own pool's.
+Making them is idempotent: a re-run reuses what exists.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from botocore.exceptions import ClientError
 
 from condor_annex.errors import AnnexError, UsageError
 from condor_annex.providers.aws import naming
-from condor_annex.providers.aws.reaper import TAG_ANNEX, TAG_MANAGED
+from condor_annex.providers.aws.reaper import TAG_ANNEX, TAG_MANAGED, TAG_POOL
 
 MAX_IAM_NAME = 64  # role and instance profile names
 TRUST_POLICY = json.dumps(
@@ -41,27 +45,40 @@ TRUST_POLICY = json.dumps(
 
 
 @dataclass(frozen=True)
+class WorkerPolicies:
+    """The setup's two policies every annex role gets: the shared worker policy, and the
+    permissions boundary (its explicit denies hold whatever else is attached)."""
+
+    worker_arn: str
+    boundary_arn: str
+
+
+@dataclass(frozen=True)
 class AnnexIdentity:
     role_name: str
     profile_name: str
     profile_arn: str
 
 
-def role_name(region: str, annex: str) -> str:
-    """`condor-annex-<region>-a-<annex>`, shortened with a hash when over IAM's 64 chars.
+def role_name(region: str, pool: str, annex: str) -> str:
+    """`condor-annex-<region>-a-<annex>-<hash of pool and annex>`, the annex part
+    shortened to fit IAM's 64 characters. Role names are unique in the whole account,
+    and two pools may both have an annex `foo`: the hash keeps them apart.
 
-    The name is only for people; the tag carries the exact annex name, and the policy
-    reads the tag, so a shortened name loses nothing.
+    The name is only for people; the tags carry the exact pool and annex, and the policy
+    reads the tags, so a shortened name loses nothing.
     """
-    name = f"{naming.iam_name_prefix(region)}a-{annex}"
-    if len(name) <= MAX_IAM_NAME:
-        return name
-    digest = hashlib.sha256(annex.encode()).hexdigest()[:8]
-    return f"{name[: MAX_IAM_NAME - 9]}-{digest}"
+    digest = hashlib.sha256(f"{pool}/{annex}".encode()).hexdigest()[:8]
+    head = f"{naming.iam_name_prefix(region)}a-"
+    return f"{head}{annex[: MAX_IAM_NAME - len(head) - 9]}-{digest}"
 
 
-def _tags(annex: str) -> list[dict[str, str]]:
-    return [{"Key": TAG_ANNEX, "Value": annex}, {"Key": TAG_MANAGED, "Value": "true"}]
+def _tags(pool: str, annex: str) -> list[dict[str, str]]:
+    return [
+        {"Key": TAG_POOL, "Value": pool},
+        {"Key": TAG_ANNEX, "Value": annex},
+        {"Key": TAG_MANAGED, "Value": "true"},
+    ]
 
 
 def _missing(err: ClientError) -> bool:
@@ -75,24 +92,26 @@ def _exists(err: ClientError) -> bool:
 def ensure_annex_identity(
     iam: Any,
     region: str,
+    pool: str,
     annex: str,
-    worker_policy_arn: str,
+    policies: WorkerPolicies,
     extra_policy_arns: Sequence[str] = (),
 ) -> AnnexIdentity:
-    """The annex's role (tagged, shared policy attached) inside its instance profile.
+    """The annex's role (tagged, bounded, shared policy attached) inside its instance
+    profile.
 
     `extra_policy_arns` (--instance-policy) are what the annex's jobs may do besides, for
-    example read an input bucket; they go on this annex's role only.
+    example read an input bucket; they go on this annex's role only, within its boundary.
     """
-    name = role_name(region, annex)
-    path = naming.iam_path(region)
+    name = role_name(region, pool, annex)
+    path = naming.annex_role_path(region, pool)
     try:
         role = iam.get_role(RoleName=name)["Role"]
         tags = {t["Key"]: t["Value"] for t in role.get("Tags", [])}
-        if tags.get(TAG_ANNEX) != annex:
+        if (tags.get(TAG_POOL), tags.get(TAG_ANNEX)) != (pool, annex):
             raise AnnexError(
-                f"IAM role {name} exists but belongs to annex {tags.get(TAG_ANNEX)!r}, "
-                f"not {annex!r}; delete it or pick another annex name"
+                f"IAM role {name} exists but belongs to annex {tags.get(TAG_ANNEX)!r} of pool "
+                f"{tags.get(TAG_POOL)!r}, not {annex!r}; delete it or pick another annex name"
             )
     except ClientError as err:
         if not _missing(err):
@@ -102,10 +121,11 @@ def ensure_annex_identity(
             Path=path,
             AssumeRolePolicyDocument=TRUST_POLICY,
             Description=f"condor-annex worker of annex {annex} (reads only its own objects)",
-            Tags=_tags(annex),
+            PermissionsBoundary=policies.boundary_arn,
+            Tags=_tags(pool, annex),
         )
     # Attaching an attached policy is a no-op, so a re-run needs no check first.
-    for arn in (worker_policy_arn, *extra_policy_arns):
+    for arn in (policies.worker_arn, *extra_policy_arns):
         iam.attach_role_policy(RoleName=name, PolicyArn=arn)
     try:
         profile = iam.get_instance_profile(InstanceProfileName=name)["InstanceProfile"]
@@ -113,7 +133,7 @@ def ensure_annex_identity(
         if not _missing(err):
             raise
         profile = iam.create_instance_profile(
-            InstanceProfileName=name, Path=path, Tags=_tags(annex)
+            InstanceProfileName=name, Path=path, Tags=_tags(pool, annex)
         )["InstanceProfile"]
     if name not in {r["RoleName"] for r in profile.get("Roles", [])}:
         try:
@@ -150,9 +170,9 @@ def _ignore_missing(call: Any, **kwargs: Any) -> bool:
     return True
 
 
-def delete_annex_identity(iam: Any, region: str, annex: str) -> bool:
+def delete_annex_identity(iam: Any, region: str, pool: str, annex: str) -> bool:
     """Remove the annex's profile and role; True if the role was there. Call once it ended."""
-    name = role_name(region, annex)
+    name = role_name(region, pool, annex)
     _ignore_missing(iam.remove_role_from_instance_profile, InstanceProfileName=name, RoleName=name)
     _ignore_missing(iam.delete_instance_profile, InstanceProfileName=name)
     try:

@@ -1,9 +1,11 @@
 """Which instances belong to which pool in the cloud: its seed and its annexes' workers.
 
 The seed carries `condor-annex:pool=<pool name>` (a tag of the pool's stack). A worker
-carries `condor-annex:pool=<collector>` as `annex create` wrote it (instances.annex_tags):
-the seed as the workers reach it, `host:port`. So a worker belongs to the pool whose
-name, or one of whose seed's addresses (public or private, IP or DNS name), is that host.
+carries the id of the pool that made its annex (`condor-annex:pool`: the pool's name when
+its seed made it) and its collector, `host:port` (`condor-annex:collector`), as
+`annex create` wrote them (instances.annex_tags). So a worker belongs to the pool whose
+name is its pool id, or one of whose seed's addresses (public or private, IP or DNS
+name) is its collector's host: workers launched into the pool from a laptop count too.
 One paginated, tag-filtered DescribeInstances answers for every pool at once.
 """
 
@@ -14,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from condor_annex.providers.aws.annexes.instances import PAGE_SIZE, Instance, tag_dict, to_instance
-from condor_annex.providers.aws.reaper import TAG_ANNEX, TAG_POOL
+from condor_annex.providers.aws.reaper import TAG_ANNEX, TAG_COLLECTOR, TAG_POOL
 
 HOST_FIELDS = ("PublicIpAddress", "PrivateIpAddress", "PublicDnsName", "PrivateDnsName")
 
@@ -27,8 +29,9 @@ class Members:
     public_dns: str = ""  # the seed's public name (inside the VPC it resolves privately)
 
     @property
-    def annexes(self) -> set[str]:
-        return {w.annex for w in self.workers}
+    def annexes(self) -> set[tuple[str, str]]:
+        """(pool id, annex name) of every annex with a worker here."""
+        return {(w.pool, w.annex) for w in self.workers}
 
     @property
     def ids(self) -> set[str]:
@@ -79,7 +82,8 @@ def pool_members(
         if TAG_ANNEX not in tags:
             continue
         for name, members in found.items():
-            if tags[TAG_POOL] == name or _host(tags[TAG_POOL]) in members.hosts:
+            collector = tags.get(TAG_COLLECTOR, "")
+            if tags[TAG_POOL] == name or (collector and _host(collector) in members.hosts):
                 members.workers.append(to_instance(inst))
                 break
     return found

@@ -30,7 +30,7 @@ class PoolScope:
     pool: str
     region: str
     ids: set[str] = field(default_factory=set)  # physical ids and names
-    annexes: set[str] = field(default_factory=set)
+    annexes: set[tuple[str, str]] = field(default_factory=set)  # (pool id, annex name)
     addresses: set[str] = field(default_factory=set)  # the seed's Elastic IPs
     instances: set[str] = field(default_factory=set)
     stack: bool = False
@@ -83,9 +83,9 @@ def find_scope(session: Any, name: str, pool: CloudPool | None) -> PoolScope:
     scope.instances = members.ids
     scope.annexes = members.annexes
     scope.ids |= members.ids
-    for annex in members.annexes:
-        scope.ids.add(role_name(region, annex))
-        scope.ids.update(annex_fleets(ec2, annex))
+    for pool_id, annex in members.annexes:
+        scope.ids.add(role_name(region, pool_id, annex))
+        scope.ids.update(annex_fleets(ec2, pool_id, annex))
     addresses = _addresses(ec2, name, scope.addresses)
     scope.ids |= set(addresses)
     scope.addresses |= set(addresses.values())

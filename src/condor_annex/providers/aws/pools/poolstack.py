@@ -167,6 +167,7 @@ def create_pool(
             "WorkerSecurityGroupId": setup.security_group_id,
             "ConfigBucket": setup.bucket,
             "WorkerPolicyArn": setup.worker_policy_arn,
+            "WorkerBoundaryArn": setup.worker_boundary_arn,
             "InstancePolicyArn": policy,
         },
         tags={TAG_MANAGED: "true", TAG_POOL: name},
@@ -278,11 +279,12 @@ def _delete_annex_objects(session: Any, scope: PoolScope, say: Say) -> None:
     except UsageError:
         return  # no setup, so no bucket and no objects
     s3 = session.client("s3")
-    for annex in sorted(scope.annexes):
+    for pool_id, annex in sorted(scope.annexes):
+        prefix = annex_prefix(pool_id, annex)
         try:
-            delete_prefix(s3, bucket, annex_prefix(annex))
+            delete_prefix(s3, bucket, prefix)
         except (ClientError, BotoCoreError) as err:
-            say(f"Could not delete {annex_prefix(annex)} in {bucket}: {err}")
+            say(f"Could not delete {prefix} in {bucket}: {err}")
 
 
 @aws_errors
@@ -302,7 +304,7 @@ def delete_pool(
     scope = find_scope(session, name, pool)
     if not scope.found:
         raise UsageError(f"there is no pool {name!r} in {region}; see `annex pool list`")
-    annexes = ", ".join(sorted(scope.annexes)) or "none"
+    annexes = ", ".join(sorted(annex for _, annex in scope.annexes)) or "none"
     summary = (
         f"Will delete pool {name} in {region}: its stack, its seed and its annexes "
         f"({annexes}; {len(scope.instances)} instance(s) in all)."

@@ -131,7 +131,7 @@ install_config() {  # install_config FETCHED_DIR INSTANCE_ID
 
     printf '%s\n' "$config" >"$CONFIG_DIR/worker.config"
     forwarding_config >>"$CONFIG_DIR/worker.config"
-    install_lease "$src"
+    install_lease "$src" || die "lease.config is not one AnnexLeaseEnd line; refusing it"
     if [ "$SHARED_HOST" = 1 ]; then
         echo "SEC_USE_FAMILY_SESSION = False" >>"$CONFIG_DIR/worker.config"
         log "sharing the host with the pool: no family session"
@@ -169,7 +169,14 @@ local_key() {
         >"$LOCAL_DIR/tokens.d/local") || die "cannot make the worker-local token"
 }
 
-install_lease() {  # the pieces a renewal changes
+# lease_ok FILE: a lease.config is exactly its one line, `AnnexLeaseEnd = <seconds>`.
+# HTCondor includes it as configuration, so nothing else in it may reach the worker.
+lease_ok() {
+    [ "$(wc -l <"$1")" -eq 1 ] && grep -Eqx 'AnnexLeaseEnd = [0-9]{1,12}' "$1"
+}
+
+install_lease() {  # the pieces a renewal changes (the lease checked first)
+    lease_ok "$1/lease.config" || return 1
     install -m 600 "$1/token" "$LOCAL_DIR/tokens.d/annex"
     install -m 644 "$1/lease.config" "$LOCAL_DIR/lease.config"
 }
@@ -243,9 +250,12 @@ refresh_lease() {  # a renewal uploads a new lease.config and token; reconfigure
     if (umask 077 && fetch lease.config "$tmp/lease.config" && fetch token "$tmp/token"); then
         if ! cmp -s "$tmp/lease.config" "$LOCAL_DIR/lease.config" ||
             ! cmp -s "$tmp/token" "$LOCAL_DIR/tokens.d/annex"; then
-            install_lease "$tmp"
-            log "lease renewed ($(cat "$LOCAL_DIR/lease.config")); reconfiguring"
-            kill -HUP "$MASTER_PID" 2>/dev/null || true  # the master's reconfig
+            if install_lease "$tmp"; then
+                log "lease renewed ($(cat "$LOCAL_DIR/lease.config")); reconfiguring"
+                kill -HUP "$MASTER_PID" 2>/dev/null || true  # the master's reconfig
+            else
+                log "the new lease.config is not one AnnexLeaseEnd line; keeping the current one"
+            fi
         fi
     else
         log "could not fetch the lease (the lease may have ended); keeping the current one"
