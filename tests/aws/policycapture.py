@@ -10,11 +10,13 @@ Every botocore session made after `install()` gets two handlers:
   the moto-side record (policyrecord.py) tells these requests from those of processes
   this hook is not in (the worker boot script's python3 or aws, curl).
 
-The principal is read from the call stack, not from the caller's say-so: the reaper's
-`reap`/`handler` anywhere on the stack -> reaper; the annex provider (`AwsProvider`, or
-`aws_provider` building it) -> seed, which runs exactly that code for `annex
-create/status/renew/off`; any other condor_annex code -> operator; no condor_annex code at
-all -> harness (the tests' own set-up calls, never judged). Only the standard library and
+The principal is read from the call stack, not from the caller's say-so. A call whose
+innermost caller is test code is the harness's (the tests' own set-up, never judged);
+one whose innermost caller is the tool's is the reaper's if `reap` or the Lambda
+`handler` is on the stack, the seed's if the annex provider is (`AwsProvider`, or
+`aws_provider` building it: the seed runs exactly that for `annex create/status/renew/
+off`), and otherwise the operator's. A call from a thread the tool started would show
+only that thread's stack; the tool starts none that call AWS. Only the standard library and
 botocore are used: this module is loaded into subprocesses by file path.
 """
 
@@ -25,6 +27,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -35,6 +38,7 @@ TEST_VARIABLE = "CONDOR_ANNEX_POLICY_TEST"
 REAPER, SEED, OPERATOR, HARNESS = "reaper", "seed", "operator", "harness"
 WORKER, BUILDER = "worker", "builder"
 PACKAGE = "condor_annex"
+TESTS = str(Path(__file__).resolve().parents[1]) + os.sep  # the repository's tests/
 # (principal, module, functions or None for any): the first rule any frame matches wins.
 RULES: tuple[tuple[str, str, frozenset[str] | None], ...] = (
     (REAPER, "condor_annex.providers.aws.reaper", frozenset({"reap", "handler"})),
@@ -54,6 +58,8 @@ FLAG_PARAMETERS = {
     ("iam", "CreatePolicy"): ("Tags",),
     ("s3", "PutObject"): ("Tagging",),
     ("s3", "CopyObject"): ("CopySource",),
+    ("cloudformation", "CreateStack"): ("Tags",),
+    ("cloudformation", "UpdateStack"): ("Tags",),
 }
 
 
@@ -65,15 +71,27 @@ def frames(start: FrameType | None) -> Iterator[FrameType]:
 
 
 def attribute(start: FrameType | None) -> tuple[str, str]:
-    """(principal, innermost condor_annex module) of the call whose stack starts here."""
-    stack = [(f.f_globals.get("__name__", ""), f.f_code.co_name) for f in frames(start)]
-    ours = [module for module, _ in stack if module.split(".")[0] == PACKAGE]
-    if not ours:
+    """(principal, module) of the call whose stack starts here.
+
+    The innermost frame of either the tool or the tests decides whose call it is (the SDK,
+    the standard library and pytest in between do not): a test's lambda that the tool's
+    `wait_for` runs is the harness's, the tool's code that a test calls is the tool's.
+    Test code is told by its file (pytest may import tests/aws/x.py as `aws.x`).
+    """
+    stack = [
+        (f.f_globals.get("__name__", ""), f.f_code.co_name, f.f_code.co_filename)
+        for f in frames(start)
+    ]
+    caller = next(
+        (m for m, _, path in stack if m.split(".")[0] == PACKAGE or path.startswith(TESTS)),
+        "",
+    )
+    if not caller.startswith(f"{PACKAGE}."):
         return HARNESS, ""
     for principal, module, functions in RULES:
-        if any(m == module and (functions is None or fn in functions) for m, fn in stack):
-            return principal, ours[0]
-    return OPERATOR, ours[0]
+        if any(m == module and (functions is None or fn in functions) for m, fn, _ in stack):
+            return principal, caller
+    return OPERATOR, caller
 
 
 def _present(params: dict[str, Any], path: str) -> bool:

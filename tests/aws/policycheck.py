@@ -64,7 +64,8 @@ NO_PERMISSION = frozenset({"sts.GetCallerIdentity"})
 # ("" flag). From the Service Authorization Reference's dependent actions and the services'
 # guides: launching with a role passes it; tags on create are authorised as CreateTags
 # (EC2) or Tag* (IAM); an instant fleet launches through RunInstances and creates its
-# service-linked role on first use; a copy reads its source.
+# service-linked role on first use; a copy reads its source. A stack's own tags are
+# counted as TagResource, to be safe (the reference is not clear on it).
 IMPLIED: dict[tuple[str, str], frozenset[str]] = {
     ("ec2.RunInstances", "IamInstanceProfile"): frozenset({"iam:PassRole"}),
     ("ec2.RunInstances", "TagSpecifications"): frozenset({"ec2:CreateTags"}),
@@ -79,6 +80,7 @@ IMPLIED: dict[tuple[str, str], frozenset[str]] = {
     ("s3.PutObject", "Tagging"): frozenset({"s3:PutObjectTagging"}),
     ("s3.CopyObject", "CopySource"): frozenset({"s3:GetObject"}),
     ("cloudformation.CreateStack", "Tags"): frozenset({"cloudformation:TagResource"}),
+    ("cloudformation.UpdateStack", "Tags"): frozenset({"cloudformation:TagResource"}),
 }
 # Stack operations after which CloudFormation calls each resource type's handlers with
 # the caller's own permissions (the tool passes no service role): creating can roll back

@@ -78,7 +78,7 @@ def note_test(nodeid: str, start: int, end: int, outcome: str) -> None:
         out.write("\n")
 
 
-def test_env(nodeid: str) -> dict[str, str]:
+def recording_env(nodeid: str) -> dict[str, str]:
     """What a test's environment gets so its Python subprocesses record too."""
     path = os.environ.get("PYTHONPATH", "")
     return {
@@ -104,7 +104,7 @@ def policy_test(
 ) -> Iterator[None]:
     """Tags this test's calls, in this process and in the Python processes it starts, and
     notes which stretch of moto's recording is its. (Set up first, torn down last.)"""
-    for name, value in test_env(request.node.nodeid).items():
+    for name, value in recording_env(request.node.nodeid).items():
         monkeypatch.setenv(name, value)
     start = recording_size()
     yield
@@ -141,6 +141,7 @@ class SessionRecord:
     unattributed: list[str] = field(default_factory=list)
     harness: int = 0  # the tests' own set-up calls, not judged
     tests: list[dict[str, Any]] = field(default_factory=list)
+    foreign_by_module: dict[str, int] = field(default_factory=dict)
 
     def add(self, principal: str, call: str, where: str, flags: list[str]) -> None:
         modules = self.calls.setdefault(principal, {}).setdefault(call, {})
@@ -220,6 +221,7 @@ def session_record() -> SessionRecord:
         record.foreign += 1
         test = _test_at(record.tests, offset)
         module = test.split("::")[0].rpartition("/")[2]
+        record.foreign_by_module[module] = record.foreign_by_module.get(module, 0) + 1
         principal = policycapture.BUILDER if request.presigned else FOREIGN_SENDERS.get(module, "")
         if not principal or found.startswith("?"):
             record.unattributed.append(f"{found} {request.method} {request.url} in {test!r}")

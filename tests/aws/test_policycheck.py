@@ -4,6 +4,7 @@ mapping, the templates' policies, the HTTP request reader and the call attributi
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -187,9 +188,12 @@ def test_other_protocols_and_presigned_urls_are_read_too() -> None:
         operation(HttpRequest("GET", "http://127.0.0.1:5000/b/k", {}), "127.0.0.1:5000")
 
 
-def _stack_of(module: str, function: str, inner: Any) -> Any:
-    """Call `inner` from a frame that looks like `function` in `module`."""
-    code = compile(f"def {function}(inner):\n    return inner()\n", module, "exec")
+A_TEST = str(Path(__file__).resolve().parent / "test_something.py")
+
+
+def _stack_of(module: str, function: str, inner: Any, path: str = "<tool>") -> Any:
+    """Call `inner` from a frame that looks like `function` in `module` (file `path`)."""
+    code = compile(f"def {function}(inner):\n    return inner()\n", path, "exec")
     namespace: dict[str, Any] = {"__name__": module}
     exec(code, namespace)  # noqa: S102 - a fixed two-line function, for a fake stack frame
     return namespace[function](inner)
@@ -207,13 +211,26 @@ def here() -> tuple[str, str]:
         ("condor_annex.providers.aws.annexes.provider", "set_lease", policycapture.SEED),
         ("condor_annex.providers.aws.annexes.options", "aws_provider", policycapture.SEED),
         ("condor_annex.providers.aws.pools.poolstack", "create_pool", policycapture.OPERATOR),
-        ("tests.aws.test_something", "helper", policycapture.HARNESS),
     ],
 )
 def test_calls_are_attributed_by_the_code_on_the_stack(
     module: str, function: str, principal: str
 ) -> None:
     assert _stack_of(module, function, here)[0] == principal
+
+
+def test_test_code_is_told_by_its_file_not_its_module_name() -> None:
+    """pytest imports tests/aws/test_x.py as `aws.test_x` (tests/ is no package)."""
+    assert _stack_of("aws.test_something", "helper", here, A_TEST) == (policycapture.HARNESS, "")
+    assert __name__.split(".")[0] != "condor_annex"
+
+
+def test_a_tests_callback_run_by_the_tools_code_is_the_harness() -> None:
+    """wait_for(lambda: ec2.describe_instances(...)) in a test is the test's own call."""
+    found = _stack_of(
+        "condor_annex.waiting", "wait_for", lambda: _stack_of("aws.test_x", "cb", here, A_TEST)
+    )
+    assert found == (policycapture.HARNESS, "")
 
 
 def test_the_innermost_module_is_noted_and_the_reaper_wins_over_a_helper() -> None:
