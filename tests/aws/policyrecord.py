@@ -45,7 +45,6 @@ SITE_DIR = HERE / "policysite"
 FOREIGN_SENDERS = {
     "test_worker_boot_real.py": policycapture.WORKER,  # the boot script, run for real
     "test_provider_bootscript.py": policycapture.WORKER,  # the boot script with stand-ins
-    "test_worker_imds_block.py": policycapture.WORKER,  # the boot script in a namespace
 }
 FOREIGN_FROM = {
     policycapture.WORKER: "worker-boot.sh (another process)",
