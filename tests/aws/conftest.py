@@ -76,3 +76,14 @@ def lift_tls_policy(session: Any, bucket: str) -> None:
 def objects_allowed(session: Any, record: SetupRecord) -> SetupRecord:
     lift_tls_policy(session, record.bucket)
     return record
+
+
+# The record of every AWS operation these tests send, by principal (test_policies.py
+# judges it); imported here so its fixtures and hooks apply to every AWS test.
+from .policyrecord import (  # noqa: E402
+    policy_recording,  # noqa: F401
+    policy_test,  # noqa: F401
+    pytest_collection_modifyitems,  # noqa: F401
+    pytest_runtest_logreport,  # noqa: F401
+    pytest_sessionfinish,  # noqa: F401
+)
