@@ -44,6 +44,9 @@ RULES: tuple[tuple[str, str, frozenset[str] | None], ...] = (
     (REAPER, "condor_annex.providers.aws.reaper", frozenset({"reap", "handler"})),
     (SEED, "condor_annex.providers.aws.annexes.provider", None),
     (SEED, "condor_annex.providers.aws.annexes.options", frozenset({"aws_provider"})),
+    # The seed runs elastic annexes too (ANNEX_AUTOSCALER): their catalogue and fleets.
+    (SEED, "condor_annex.providers.aws.annexes.catalogue", None),
+    (SEED, "condor_annex.providers.aws.annexes.fleet", None),
 )
 
 # Request parameters after which AWS authorises more than the operation's own action

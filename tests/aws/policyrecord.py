@@ -45,6 +45,7 @@ SITE_DIR = HERE / "policysite"
 FOREIGN_SENDERS = {
     "test_worker_boot_real.py": policycapture.WORKER,  # the boot script, run for real
     "test_provider_bootscript.py": policycapture.WORKER,  # the boot script with stand-ins
+    "test_classic_bootscript.py": policycapture.WORKER,  # the same, with -config-dir files
 }
 FOREIGN_FROM = {
     policycapture.WORKER: "worker-boot.sh (another process)",

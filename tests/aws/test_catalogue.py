@@ -33,13 +33,15 @@ from condor_annex.providers.aws.annexes.offerings import MEMORY_OVERHEAD, spot_p
 from condor_annex.providers.aws.annexes.prices import price_table
 from condor_annex.settle import settle
 
+from .annexkeys import POOL
+
 REGION = "us-east-1"
 TYPES = ("c6i.large", "m6i.large", "r6i.large", "c6i.xlarge")
 
 
 def catalogue(state: Path, spot: bool = False, types: tuple[str, ...] = TYPES) -> AwsCatalogue:
     options = {"image": "ami-12345678", "instance_types": types, "spot": spot, "region": REGION}
-    return open_aws_catalogue(options, "", state)
+    return open_aws_catalogue(options, "", state, POOL)
 
 
 def elastic(name: str) -> AnnexRecord:

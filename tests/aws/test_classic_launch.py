@@ -122,7 +122,9 @@ def test_on_demand_key_groups_user_data_and_config_dir(
 
     # Ending the annex removes them with the rest of its objects.
     p.terminate_instances(record)
-    listed = session.client("s3").list_objects_v2(Bucket=objects_allowed.bucket, Prefix=prefix("extras"))
+    listed = session.client("s3").list_objects_v2(
+        Bucket=objects_allowed.bucket, Prefix=prefix("extras")
+    )
     assert listed.get("KeyCount", 0) == 0
 
 

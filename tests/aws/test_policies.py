@@ -198,15 +198,19 @@ def test_only_the_intended_service_can_take_each_role() -> None:
 
 def test_what_no_instance_policy_gives_a_worker() -> None:
     """A worker whose role also holds an --instance-policy allowing everything still may
-    not touch IAM or its instance (Denies that hold everywhere); S3 writes and other
-    annexes' objects are denied by Denies limited to the bucket, not judged here."""
+    not touch IAM or its instance: every annex role carries the setup's permissions
+    boundary, and an action is the role's only if its policies and the boundary both
+    allow it (Denies that hold everywhere). S3 writes and other annexes' objects are
+    denied by Denies limited to the bucket, not judged here (test_pool_scope.py does)."""
     everything = {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
     worker = policy_of(WORKER)
+    boundary = template_policy("account.yaml", "WorkerBoundary")
     stolen = Policy(worker.statements + Policy.of(everything).statements)
+    assert stolen.allows("ec2:DescribeInstances") and boundary.allows("ec2:DescribeInstances")
     for action in ("iam:PassRole", "iam:CreateRole", "ec2:ModifyInstanceMetadataOptions"):
-        assert not stolen.allows(action), action
+        assert not (stolen.allows(action) and boundary.allows(action)), action
     assert worker.granted() == {"s3:getobject"}
-    limited = {d.sid for d in worker.limited_denies()}
+    limited = {d.sid for d in boundary.limited_denies()}
     assert {"NoOtherConfigurationObjects", "NoToolTags"} <= limited
 
 

@@ -224,13 +224,19 @@ def test_boot_script_fails_clearly_without_its_objects(
     session: Any, objects_allowed: SetupRecord, imds: str, aws_env: str, tmp_path: Path
 ) -> None:
     script = boot_copy(tmp_path, "missing", objects_allowed.bucket, imds, aws_env)
+    assert "cannot fetch s3://" in failed_boot(script, tmp_path)
+
+
+def failed_boot(script: Path, tmp_path: Path) -> str:
+    """Run the boot script with HTCondor's stand-ins; it must fail before HTCondor
+    starts. Returns what it said."""
     out = tmp_path / "out"
     out.mkdir()
     fake_tools(tmp_path / "bin", out)
     proc = run_boot(script, boot_env(tmp_path, with_tools=True))
     assert proc.returncode == 1
-    assert "cannot fetch s3://" in proc.stderr
     assert not (out / "master.started").exists()
+    return proc.stderr
 
 
 def test_boot_script_refuses_a_lease_config_that_says_more_than_the_lease(
@@ -246,13 +252,8 @@ def test_boot_script_refuses_a_lease_config_that_says_more_than_the_lease(
         tmp_path, "leasy", objects_allowed.bucket, imds, aws_env,
         LOCAL_DIR_OVERRIDE=str(tmp_path / "local"),
     )  # fmt: skip
-    out = tmp_path / "out"
-    out.mkdir()
-    fake_tools(tmp_path / "bin", out)
-    proc = run_boot(script, boot_env(tmp_path, with_tools=True))
-    assert proc.returncode == 1
-    assert "lease.config is not one AnnexLeaseEnd line; refusing it" in proc.stderr
-    assert not (out / "master.started").exists()
+    said = failed_boot(script, tmp_path)
+    assert "lease.config is not one AnnexLeaseEnd line; refusing it" in said
     assert not (tmp_path / "local" / "lease.config").exists()
 
 
