@@ -16,28 +16,25 @@ from condor_annex.providers.aws.annexes.bundleupload import object_key, put_piec
 from condor_annex.providers.aws.annexes.configdir import ConfigFile, upload_config_files
 
 from .annexkeys import POOL, prefix  # noqa: F401
-from .bootvariant import boot_variant
 from .imds import imds_server  # noqa: F401 - the imds fixture
 from .test_provider import annex, bundle
-from .test_provider_bootscript import _stop, boot_env, fake_tools, run_boot, wait_until
+from .test_provider_bootscript import (
+    _stop,
+    boot_env,
+    fake_tools,
+    run_boot,
+    wait_until,
+    write_variant,
+)
 
 
 def start(tmp_path: Path, imds: str, s3: str, script: str) -> Any:
     """The rendered user data, as the tests' copy with the stand-ins' addresses and paths
     in its settings block (bootvariant.py), run with the stand-in tools on PATH."""
-    path = tmp_path / "user-data.sh"
-    path.write_text(
-        boot_variant(
-            script,
-            IMDS=imds,
-            S3_ENDPOINT=s3,
-            CONFIG_DIR=str(tmp_path / "etc"),
-            STATE_DIR=str(tmp_path / "run"),
-            LOCAL_DIR_OVERRIDE=str(tmp_path / "local"),
-            POWEROFF="0",
-            POLL_SECONDS="0.2",
-        )
-    )
+    path = write_variant(
+        tmp_path, script, imds, s3,
+        LOCAL_DIR_OVERRIDE=str(tmp_path / "local"), POWEROFF="0", POLL_SECONDS="0.2",
+    )  # fmt: skip
     env = boot_env(tmp_path, with_tools=True)
     return run_boot(path, env, HOME=str(tmp_path), AWS_EC2_METADATA_DISABLED="true")
 

@@ -78,8 +78,14 @@ def boot_copy(
     tmp_path: Path, annex_name: str, bucket: str, imds: str, s3: str, **settings: str
 ) -> Path:
     """The rendered user data with the stand-ins' addresses and paths under tmp_path."""
-    script = tmp_path / "user-data.sh"
     text = boot_script(annex_name, prefix(annex_name), bucket, "us-east-1")
+    return write_variant(tmp_path, text, imds, s3, **settings)
+
+
+def write_variant(tmp_path: Path, text: str, imds: str, s3: str, **settings: str) -> Path:
+    """The tests' copy of user data `text` (bootvariant.py): the stand-ins' addresses, and
+    its directories under tmp_path."""
+    script = tmp_path / "user-data.sh"
     script.write_text(
         boot_variant(
             text,
